@@ -1,0 +1,3 @@
+"""devin-export: Devin Enterprise sessions into DuckDB and Parquet."""
+
+__version__ = "0.1.0"
