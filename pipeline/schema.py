@@ -61,9 +61,8 @@ def _text(*names: str) -> tuple[Column, ...]:
 
 def _child(name: str, *text_columns: str, extra: tuple[Column, ...] = ()) -> Table:
     """A list inside a session, one row per element, keyed by its position."""
-    return Table(
-        name, _key("session_id", "ordinal") + _text(*text_columns) + extra, ("session_id", "ordinal")
-    )
+    columns = _key("session_id", "ordinal") + _text(*text_columns) + extra
+    return Table(name, columns, ("session_id", "ordinal"))
 
 
 SESSIONS = Table(

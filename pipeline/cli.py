@@ -1,0 +1,295 @@
+"""Command line: parse flags and environment, run the export, print the summary, exit 0-3."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+
+from pipeline import __version__
+from pipeline.errors import ExportError, UsageError
+from pipeline.export import Settings, Summary, run_export
+from pipeline.ids import read_ids_file
+from pipeline.progress import Reporter
+
+DEFAULT_API_URL = "https://api.devin.ai"
+DEMO_SESSIONS = 500
+
+EPILOG = """\
+The API key is read from DEVIN_API_KEY only (a flag would leak into shell history and ps).
+
+examples:
+  devin-export --demo                     # no key needed: a built-in fake API
+  DEVIN_API_KEY=apk_user_... devin-export --all --refresh-open --out /srv/devin
+  devin-export devin-1a2b3c --ids-file more-ids.txt
+  devin-export --from-raw data/raw        # rebuild the warehouse, no network
+
+exit codes: 0 all exported; 1 some sessions failed (see export_errors);
+            2 usage or configuration error; 3 the run could not proceed (key rejected,
+            output locked by another run, disk full)
+"""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _non_negative(kind: type) -> object:
+    def parse(text: str) -> object:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must not be negative, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="devin-export",
+        description="Export Devin Enterprise sessions into DuckDB (with views) and Parquet.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("what to export (combinable; duplicates fetched once)")
+    src.add_argument("session_ids", nargs="*", metavar="SESSION_ID", help="session ids to export")
+    src.add_argument("--ids-file", metavar="FILE|-", help="ids one a line (# comments); - = stdin")
+    src.add_argument(
+        "--all", action="store_true", help="every session (incremental after the first run)"
+    )
+    src.add_argument(
+        "--full", action="store_true", help="--all as a complete pass, ignoring the watermark"
+    )
+    src.add_argument(
+        "--refresh-open",
+        action="store_true",
+        help="re-fetch stored sessions not yet exit/error, and recent ones without analysis",
+    )
+    src.add_argument(
+        "--from-raw",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="rebuild from saved raw files or folders, without the network",
+    )
+    src.add_argument(
+        "--demo",
+        nargs="?",
+        type=_positive_int,
+        const=DEMO_SESSIONS,
+        metavar="N",
+        help=f"N sessions (default {DEMO_SESSIONS}) from a built-in fake API; no key needed",
+    )
+    out = p.add_argument_group("where and how")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data"),
+        metavar="DIR",
+        help="output folder (default: data)",
+    )
+    out.add_argument(
+        "--api-url",
+        metavar="URL",
+        help=f"API base URL (default: $DEVIN_API_URL or {DEFAULT_API_URL})",
+    )
+    out.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="parallel requests (default: 8)",
+    )
+    out.add_argument(
+        "--max-rps",
+        type=_non_negative(float),
+        default=0.0,
+        metavar="R",
+        help="at most R requests a second over all workers (default: 0, no limit)",
+    )
+    out.add_argument(
+        "--timeout",
+        type=_non_negative(float),
+        default=30.0,
+        metavar="SECONDS",
+        help="for each whole answer (default: 30)",
+    )
+    out.add_argument(
+        "--retries",
+        type=_non_negative(int),
+        default=5,
+        metavar="N",
+        help="retries of a failed request, with backoff (default: 5)",
+    )
+    out.add_argument(
+        "--overlap",
+        type=_non_negative(float),
+        default=2.0,
+        metavar="DAYS",
+        help="incremental --all re-reads this much before the watermark (default: 2)",
+    )
+    out.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="sessions written per transaction (default: 1000)",
+    )
+    rep = p.add_argument_group("reporting")
+    rep.add_argument(
+        "--quiet", action="store_true", help="no progress on stderr (errors still show)"
+    )
+    rep.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr format")
+    rep.add_argument(
+        "--summary-json", type=Path, metavar="FILE", help="also write the summary as JSON"
+    )
+    rep.add_argument("--verbose", action="store_true", help="show tracebacks of unexpected errors")
+    rep.add_argument("--version", action="version", version=f"devin-export {__version__}")
+    return p
+
+
+def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
+    """Return the run's settings, or raise UsageError for a combination that cannot run."""
+    ids = list(args.session_ids)
+    if args.ids_file:
+        ids += read_ids_file(args.ids_file)
+    network = bool(ids or args.all or args.full or args.refresh_open)
+    if args.from_raw and (network or args.demo):
+        raise UsageError("--from-raw rebuilds without the network: give it alone")
+    if not (network or args.from_raw or args.demo):
+        raise UsageError(
+            "nothing to export: give session ids, --ids-file, --all, --refresh-open, "
+            "--from-raw or --demo (see --help)"
+        )
+    key = environ.get("DEVIN_API_KEY", "").strip()
+    if not key and not (args.demo or args.from_raw):
+        raise UsageError(
+            "DEVIN_API_KEY is not set: export an Enterprise admin's personal key (apk_user_...)"
+        )
+    return Settings(
+        out_dir=args.out,
+        api_url=args.api_url or environ.get("DEVIN_API_URL") or DEFAULT_API_URL,
+        api_key=key,
+        session_ids=tuple(ids),
+        list_all=bool(args.all or args.full or args.demo),
+        full=args.full,
+        refresh_open=args.refresh_open,
+        from_raw=tuple(args.from_raw or ()),
+        overlap=timedelta(days=args.overlap),
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        max_rps=args.max_rps,
+        timeout=args.timeout,
+        retries=args.retries,
+        mode_prefix="demo" if args.demo else "",
+    )
+
+
+def format_summary(summary: Summary, out_dir: Path) -> str:
+    lines = [
+        f"devin-export run {summary.run_id}: {summary.status}",
+        f"sessions: {summary.exported} exported, {summary.failed} failed "
+        f"in {summary.duration_seconds:.1f} s ({summary.sessions_per_second:.0f} sessions/s)",
+    ]
+    if summary.errors_by_kind:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.errors_by_kind.items()))
+        lines.append(f"failures: {kinds} (details in export_errors)")
+    lines.append("rows in the warehouse:")
+    lines += [f"  {name:<16} {count:>9,}" for name, count in summary.rows.items()]
+    lines.append("written:")
+    parquet = [p for p in summary.paths if p.suffix == ".parquet"]
+    for path in summary.paths:
+        if path.suffix != ".parquet":
+            lines.append(f"  {path}")
+    if parquet:
+        lines.append(f"  {out_dir / 'parquet'}/<table>/<table>.parquet ({len(parquet)} tables)")
+    return "\n".join(lines)
+
+
+def summary_record(summary: Summary | None, code: int, error: str | None = None) -> dict:
+    if summary is None:
+        return {"status": "failed", "exit_code": code, "error": error}
+    return {
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "exit_code": code,
+        "sessions_requested": summary.requested,
+        "sessions_exported": summary.exported,
+        "sessions_failed": summary.failed,
+        "errors_by_kind": summary.errors_by_kind,
+        "rows": summary.rows,
+        "duration_seconds": round(summary.duration_seconds, 3),
+        "sessions_per_second": round(summary.sessions_per_second, 1),
+        "watermark": summary.watermark.isoformat() if summary.watermark else None,
+        "paths": [str(p) for p in summary.paths],
+    }
+
+
+def _open_hint(out_dir: Path) -> str:
+    db = out_dir / "devin.duckdb"
+    return (
+        "Open it:\n"
+        f"  duckdb {db} -c 'SELECT * FROM v_daily_usage'\n"
+        f"  python -c \"import duckdb; duckdb.connect('{db}', read_only=True)"
+        ".sql('SELECT * FROM v_daily_usage').show()\""
+    )
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    environ = dict(os.environ if environ is None else environ)
+    args = build_parser().parse_args(argv)
+    reporter = Reporter(
+        fmt=args.log_format, quiet=args.quiet, secret=environ.get("DEVIN_API_KEY") or None
+    )
+    summary = None
+    try:
+        settings = settings_from(args, environ)
+        with ExitStack() as stack:
+            if args.demo:
+                settings = _with_demo_server(settings, args.demo, stack)
+            summary = run_export(settings, reporter)
+        code = summary.exit_code
+    except ExportError as err:
+        code = err.exit_code
+        reporter.event("run_failed", reporter.redact(str(err)), level="error", exit_code=code)
+    except KeyboardInterrupt:
+        reporter.event("interrupted", "interrupted: earlier batches are kept", level="error")
+        return 130
+    except Exception as err:  # a bug, not a user mistake: say so briefly, trace on request
+        code = 3
+        hint = "" if args.verbose else " (run with --verbose for the traceback)"
+        reporter.event("internal_error", f"{type(err).__name__}: {err}{hint}", level="error")
+        if args.verbose:
+            traceback.print_exc()
+    if args.summary_json:
+        record = summary_record(summary, code)
+        args.summary_json.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+    if summary is not None:
+        print(format_summary(summary, settings.out_dir))
+        if args.demo:
+            print(_open_hint(settings.out_dir))
+    return code
+
+
+def _with_demo_server(settings: Settings, sessions: int, stack: ExitStack) -> Settings:
+    from dataclasses import replace
+
+    from pipeline.fake_api import FakeApiServer, FakeDevin
+
+    server = stack.enter_context(FakeApiServer(FakeDevin(sessions=sessions, seed=0)).start())
+    return replace(settings, api_url=server.url, api_key="demo-key")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

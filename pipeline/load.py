@@ -1,0 +1,231 @@
+"""Load: DuckDB upserts per batch, views, Parquet snapshots, and publishing devin.duckdb.
+
+The exporter works in DIR/.devin-export/work.duckdb. Readers only ever see DIR/devin.duckdb,
+which is replaced whole at the end of a run (copied beside, then renamed over), so an analyst
+holding it open never blocks the export, and never sees a half-finished one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import StorageError
+from pipeline.flatten import Rows
+from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, EXPORT_RUNS, TABLES, Table
+
+VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
+STATE_DIR = ".devin-export"
+
+
+@dataclass
+class Batch:
+    """Rows of many sessions waiting to be written together; a repeated session keeps its last."""
+
+    sessions: dict[str, Rows] = field(default_factory=dict)
+    errors: dict[str, tuple] = field(default_factory=dict)
+
+    def add(self, session_id: str, rows: Rows) -> None:
+        self.sessions.pop(session_id, None)
+        self.sessions[session_id] = rows
+
+    def add_error(self, row: tuple) -> None:
+        self.errors[row[1]] = row
+
+    def __len__(self) -> int:
+        return len(self.sessions) + len(self.errors)
+
+    def table(self, table: Table) -> pa.Table:
+        rows = [row for rows in self.sessions.values() for row in rows[table.name]]
+        return to_arrow(table, rows)
+
+
+def to_arrow(table: Table, rows: list[tuple]) -> pa.Table:
+    """Return rows (tuples in schema order) as an Arrow table of the table's schema."""
+    schema = table.arrow_schema
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Turn a full disk or an unwritable path into StorageError (exit 3)."""
+    try:
+        yield
+    except OSError as err:
+        raise StorageError(f"cannot write {what}: {err.strerror or err}") from None
+    except duckdb.IOException as err:
+        raise StorageError(f"cannot write {what}: {err}") from None
+
+
+class Warehouse:
+    """The DuckDB working copy under DIR/.devin-export and what is published from it."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.state_dir = out_dir / STATE_DIR
+        self.work_path = self.state_dir / "work.duckdb"
+        self.published_path = out_dir / "devin.duckdb"
+        self.parquet_dir = out_dir / "parquet"
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._stored_ids: set[str] = set()
+
+    def open(self) -> None:
+        with storage_errors(str(self.work_path)):
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(self.work_path))
+            self.con.execute("SET TimeZone = 'UTC'")
+            for table in TABLES:
+                self.con.execute(table.ddl())
+            stored = self.con.execute("SELECT session_id FROM sessions").fetchall()
+            self._stored_ids = {row[0] for row in stored}
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        assert self.con is not None, "Warehouse.open() first"
+        return self.con
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write_batch(self, batch: Batch) -> None:
+        """Replace every session of the batch and all its child rows, in one transaction."""
+        if not len(batch):
+            return
+        con = self.db
+        with storage_errors(str(self.work_path)):
+            con.execute("BEGIN")
+            try:
+                replaced = [sid for sid in batch.sessions if sid in self._stored_ids]
+                if replaced:
+                    con.register("replaced_ids", pa.table({"session_id": replaced}))
+                    for table in DATA_TABLES:
+                        con.execute(
+                            f"DELETE FROM {table.name} WHERE session_id IN "
+                            "(SELECT session_id FROM replaced_ids)"
+                        )
+                    con.unregister("replaced_ids")
+                for table in DATA_TABLES:
+                    self._insert(table, batch.table(table))
+                if batch.errors:
+                    self.upsert(EXPORT_ERRORS, list(batch.errors.values()))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        self._stored_ids.update(batch.sessions)
+        batch.sessions.clear()
+        batch.errors.clear()
+
+    def _insert(self, table: Table, data: pa.Table) -> None:
+        if data.num_rows:
+            self.db.register("batch_rows", data)
+            self.db.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM batch_rows")
+            self.db.unregister("batch_rows")
+
+    def upsert(self, table: Table, rows: list[tuple]) -> None:
+        """Replace rows of a small table by key (export_runs, export_errors)."""
+        data = to_arrow(table, rows)
+        self.db.register("upsert_rows", data)
+        match = " AND ".join(f"t.{k} = u.{k}" for k in table.key)
+        self.db.execute(
+            f"DELETE FROM {table.name} t WHERE EXISTS (SELECT 1 FROM upsert_rows u WHERE {match})"
+        )
+        self.db.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM upsert_rows")
+        self.db.unregister("upsert_rows")
+
+    def record_run(self, row: tuple) -> None:
+        with storage_errors(str(self.work_path)):
+            self.upsert(EXPORT_RUNS, [row])
+
+    # -- reading state -----------------------------------------------------------------------
+
+    def last_watermark(self) -> datetime | None:
+        """Return the newest updated_at listed by the last successful --all run."""
+        row = self.db.execute(
+            "SELECT max_updated_at FROM export_runs WHERE status = 'ok' "
+            "AND max_updated_at IS NOT NULL ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        return row[0] if row else None
+
+    def ids_to_refresh(self, since: datetime) -> list[str]:
+        """Return stored sessions still moving, or recent ones still waiting for analysis."""
+        rows = self.db.execute(
+            "SELECT session_id FROM sessions WHERE status NOT IN ('exit', 'error') "
+            "OR (created_at >= ? AND NOT has_session_analysis) ORDER BY session_id",
+            [since],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t.name: self.db.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0]  # type: ignore[index]
+            for t in TABLES
+        }
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    def create_views(self, views_dir: Path = VIEWS_DIR) -> list[str]:
+        """Create every sql/views/*.sql; return the view names."""
+        files = sorted(views_dir.glob("*.sql"))
+        for path in files:
+            self.db.execute(path.read_text())
+        return [p.stem for p in files]
+
+    def write_parquet(self) -> list[Path]:
+        """Snapshot every table to DIR/parquet/<table>/<table>.parquet, replaced atomically."""
+        written = []
+        with storage_errors(str(self.parquet_dir)):
+            for table in TABLES:
+                written.append(self._write_table_parquet(table))
+        return written
+
+    def _write_table_parquet(self, table: Table) -> Path:
+        target = self.parquet_dir / table.name / f"{table.name}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A leading dot keeps the half-written file out of readers' globs and pyarrow datasets.
+        tmp = target.with_name(f".{target.name}.tmp")
+        order = ", ".join(table.key)
+        query = f"SELECT * FROM {table.name} ORDER BY {order}"
+        reader = self.db.sql(query).to_arrow_reader(100_000)
+        with pq.ParquetWriter(tmp, table.arrow_schema, compression="zstd") as writer:
+            for record_batch in reader:
+                writer.write_table(pa.Table.from_batches([record_batch]).cast(table.arrow_schema))
+        _replace(tmp, target)
+        return target
+
+    def publish(self) -> Path:
+        """Checkpoint and close the working copy, then put a copy of it over DIR/devin.duckdb."""
+        with storage_errors(str(self.published_path)):
+            self.db.execute("CHECKPOINT")
+            self.close()
+            tmp = self.out_dir / f".{self.published_path.name}.tmp"
+            shutil.copyfile(self.work_path, tmp)
+            _replace(tmp, self.published_path)
+        return self.published_path
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename tmp over target after its bytes are on disk, so a crash leaves one or the other."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

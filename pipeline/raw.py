@@ -1,0 +1,112 @@
+"""Raw landing: every response body as received, gzip JSON lines, and reading them back.
+
+Each batch is appended as its own gzip member, so a run killed mid-write leaves every earlier
+batch readable; the reader stops quietly at a torn last member.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from pipeline.client import Response
+from pipeline.errors import UnparseableBody, UsageError
+
+QUARANTINE = "quarantine"
+
+
+def one_line(body: bytes) -> bytes:
+    """Return a JSON body on one line; a raw newline in valid JSON is only ever whitespace."""
+    return body.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+class RawWriter:
+    def __init__(self, raw_dir: Path, run_id: str, started: datetime) -> None:
+        day = started.strftime("%Y-%m-%d")
+        self.path = raw_dir / day / f"{run_id}.jsonl.gz"
+        self.quarantine_path = raw_dir / QUARANTINE / day / f"{run_id}.jsonl.gz"
+        self._pending: list[bytes] = []
+        self._quarantined: list[bytes] = []
+
+    def add(self, body: bytes) -> None:
+        self._pending.append(one_line(body))
+
+    def quarantine(self, key: str, error: str, body: bytes) -> None:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            payload = body.decode("utf-8", "replace")
+        received = datetime.now(UTC)
+        record = {"session_id": key, "error": error, "received_at": received, "body": payload}
+        self._quarantined.append(orjson.dumps(record))
+
+    def flush(self) -> None:
+        """Append what was added since the last flush as one gzip member per file."""
+        for path, lines in ((self.path, self._pending), (self.quarantine_path, self._quarantined)):
+            if lines:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "ab") as f:
+                    f.write(gzip.compress(b"\n".join(lines) + b"\n", compresslevel=1, mtime=0))
+                lines.clear()
+
+    def written(self) -> list[Path]:
+        return [p for p in (self.path, self.quarantine_path) if p.exists()]
+
+
+def raw_files(paths: Iterable[Path]) -> list[Path]:
+    """Return the raw files named or found under paths, oldest run first, quarantine left out."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.name.endswith((".jsonl", ".jsonl.gz"))
+                and QUARANTINE not in p.relative_to(path).parts
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"--from-raw: no such file or directory: {path}")
+    # Run ids begin with their start time, so name order is time order and the newest wins.
+    return sorted(dict.fromkeys(found), key=lambda p: (p.name, str(p)))
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    if path.name.endswith(".gz"):
+        with gzip.open(path, "rb") as f:
+            try:
+                yield from f
+            except (EOFError, zlib.error, gzip.BadGzipFile):
+                return  # a torn last member from a killed run: keep what came before
+    else:
+        with open(path, "rb") as f:
+            yield from f
+
+
+def read_raw(paths: Iterable[Path]) -> Iterator[Response]:
+    """Yield each saved body as the Response it was, keyed like the client's."""
+    for path in raw_files(paths):
+        extracted = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        for number, line in enumerate(_lines(path), 1):
+            line = line.strip()
+            if not line:
+                continue
+            key = f"{path.name}:{number}"
+            try:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError as err:
+                error = UnparseableBody(f"{path}:{number} is not JSON ({err})", line)
+                yield Response(key, body=line, error=error, received_at=extracted)
+                continue
+            if isinstance(data, dict) and isinstance(data.get("items"), list):
+                key = f"page:{path.name}:{number}"
+            elif isinstance(data, dict) and isinstance(data.get("session_id"), str):
+                key = data["session_id"]
+            yield Response(key, data=data, body=line, received_at=extracted)
