@@ -1,0 +1,263 @@
+"""The command line end to end, as a user runs it: real HTTP, a real DuckDB file, real Parquet."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.schema import TABLES
+from tests.conftest import KEY, query, run_cli, scalar
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_TABLE_COUNTS = {
+    "sessions": lambda s: 1,
+    "session_tags": lambda s: len(s["tags"]),
+    "pull_requests": lambda s: len(s["pull_requests"]),
+    "issues": lambda s: len((s["session_analysis"] or {}).get("issues", [])),
+    "action_items": lambda s: len((s["session_analysis"] or {}).get("action_items", [])),
+    "timeline_events": lambda s: len((s["session_analysis"] or {}).get("timeline", [])),
+    "feedback_items": lambda s: len(
+        ((s["session_analysis"] or {}).get("suggested_prompt") or {}).get("feedback_items", [])
+    ),
+}
+
+
+def expected_counts(sessions: list[dict]) -> dict[str, int]:
+    return {t: sum(count(s) for s in sessions) for t, count in DATA_TABLE_COUNTS.items()}
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    return {t: scalar(db, f"select count(*) from {t}") for t in DATA_TABLE_COUNTS}
+
+
+def data_rows(db: Path, table: str) -> list[tuple]:
+    """Rows without the lineage columns, which change on every run by design."""
+    cols = [c.name for c in next(t for t in TABLES if t.name == table).columns]
+    keep = ", ".join(c for c in cols if c not in ("_run_id", "_extracted_at"))
+    return query(db, f"select {keep} from {table} order by all")
+
+
+def assert_matches_api(db: Path, sessions: list[dict]) -> None:
+    """Check the warehouse against the API's JSON directly, not through flatten."""
+    by_id = {s["session_id"]: s for s in sessions}
+    rows = query(
+        db,
+        "select session_id, url, status, title, org_id, user_id, acus_consumed,"
+        " initial_user_message, has_session_analysis, extra from sessions",
+    )
+    assert {r[0] for r in rows} == set(by_id)
+    for sid, url, status, title, org, user, acus, message, has_analysis, extra in rows:
+        s = by_id[sid]
+        assert (url, status, title, org, user) == (
+            s["url"],
+            s["status"],
+            s.get("title"),
+            s["org_id"],
+            s.get("user_id"),
+        )
+        assert acus == float(s["acus_consumed"])
+        assert message == s["initial_user_message"]
+        assert has_analysis == (s["session_analysis"] is not None)
+        known = {
+            "session_id", "url", "status", "title", "tags", "user_id", "org_id", "created_at",
+            "updated_at", "acus_consumed", "pull_requests", "session_analysis",
+            "initial_user_message",
+        }  # fmt: skip
+        unknown = {k: v for k, v in s.items() if k not in known}
+        assert (json.loads(extra) if extra else {}) == unknown
+    prs = query(db, "select session_id, ordinal, url, state from pull_requests")
+    for sid, ordinal, url, state in prs:
+        pr = by_id[sid]["pull_requests"][ordinal]
+        assert url == (pr.get("url") or pr.get("pr_url"))
+        assert state == (pr.get("state") if pr.get("state") is not None else pr.get("pr_state"))
+    assert table_counts(db) == expected_counts(sessions)
+
+
+def test_demo_exports_everything_and_prints_how_to_open_it(out):
+    result = run_cli("--demo", "40", "--out", str(out), "--quiet", key=None)
+    assert result.code == 0, result.stderr
+    db = out / "devin.duckdb"
+    assert "40 exported, 0 failed" in result.stdout
+    assert f"duckdb {db}" in result.stdout
+    from pipeline.fake_api import FakeDevin
+
+    fake = FakeDevin(sessions=40, seed=0)
+    assert_matches_api(db, [fake.session(i) for i in fake.ids()])
+    for table in TABLES:
+        assert f"  {table.name} " in result.stdout
+        parquet = pq.read_table(out / "parquet" / table.name)
+        assert parquet.schema == table.arrow_schema
+        assert parquet.num_rows == scalar(db, f"select count(*) from {table.name}")
+    assert result.stderr == ""
+
+
+def test_every_view_answers_on_demo_data(out):
+    assert run_cli("--demo", "200", "--out", str(out), "--quiet", key=None).code == 0
+    db = out / "devin.duckdb"
+    views = [r[0] for r in query(db, "select view_name from duckdb_views() where not internal")]
+    assert sorted(views) == sorted(p.stem for p in (ROOT / "sql" / "views").glob("*.sql"))
+    for view in views:
+        assert scalar(db, f"select count(*) from {view}") > 0, view
+    assert scalar(db, "select sum(acus) from v_user_usage") == pytest.approx(
+        scalar(db, "select sum(acus_consumed) from sessions")
+    )
+    assert scalar(db, "select count(*) from v_sessions") == 200
+
+
+def test_ids_as_arguments_export_exactly_those(server, out):
+    ids = server.devin.ids()[:3]
+    result = run_cli(*ids, "--out", str(out), "--api-url", server.url)
+    assert result.code == 0, result.stderr
+    assert_matches_api(out / "devin.duckdb", [server.devin.session(i) for i in ids])
+    assert {r["session_id"] for r in server.requests} == set(ids)
+
+
+def test_ids_file_with_comments_and_blank_lines(server, out, tmp_path):
+    ids = server.devin.ids()[5:9]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(f"# nightly list\n\n{ids[0]}\n  {ids[1]}  # trailing comment\n{ids[2]}\n")
+    result = run_cli("--ids-file", str(ids_file), ids[3], ids[0], "--out", str(out),
+                     "--api-url", server.url)  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert_matches_api(out / "devin.duckdb", [server.devin.session(i) for i in ids])
+    assert len(server.requests) == 4  # the repeated id was fetched once
+
+
+def test_ids_from_stdin(server, out, monkeypatch):
+    ids = server.devin.ids()[:2]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(ids) + "\n"))
+    result = run_cli("--ids-file", "-", "--out", str(out), "--api-url", server.url)
+    assert result.code == 0, result.stderr
+    assert scalar(out / "devin.duckdb", "select count(*) from sessions") == 2
+
+
+def test_all_pages_through_every_session(server, out):
+    result = run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet")
+    assert result.code == 0, result.stderr
+    sessions = [server.devin.session(i) for i in server.devin.ids()]
+    assert_matches_api(out / "devin.duckdb", sessions)
+    assert all(r["path"].endswith("/insights") for r in server.requests)
+
+
+def test_api_url_from_environment(server, out):
+    env = {"DEVIN_API_URL": server.url}
+    result = run_cli(server.devin.ids()[0], "--out", str(out), env=env)
+    assert result.code == 0, result.stderr
+    assert scalar(out / "devin.duckdb", "select api_url from export_runs") == server.url
+
+
+def test_the_same_export_twice_changes_only_runs_and_lineage(server, out):
+    args = ("--full", "--out", str(out), "--api-url", server.url, "--quiet")
+    assert run_cli(*args).code == 0
+    db = out / "devin.duckdb"
+    first = {
+        t.name: data_rows(db, t.name)
+        for t in TABLES
+        if t.name.startswith(("s", "p", "i", "a", "t", "f"))
+    }
+    assert run_cli(*args).code == 0
+    second = {t: data_rows(db, t) for t in first}
+    assert first == second
+    assert scalar(db, "select count(*) from export_runs") == 2
+    last_run = scalar(db, "select run_id from export_runs order by started_at desc limit 1")
+    assert query(db, "select distinct _run_id from sessions") == [(last_run,)]
+
+
+def test_a_session_whose_lists_shrank_leaves_no_stale_rows(server, out):
+    sid = next(i for i in server.devin.ids() if len(server.devin.session(i)["tags"]) >= 2)
+    args = (sid, "--out", str(out), "--api-url", server.url)
+    assert run_cli(*args).code == 0
+    server.devin.update(sid, tags=["only"], pull_requests=[], session_analysis=None)
+    assert run_cli(*args).code == 0
+    db = out / "devin.duckdb"
+    assert query(db, "select ordinal, tag from session_tags") == [(0, "only")]
+    for table in ("pull_requests", "issues", "action_items", "timeline_events", "feedback_items"):
+        assert scalar(db, f"select count(*) from {table}") == 0
+
+
+def test_refresh_open_refetches_sessions_still_moving(server, out):
+    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    db = out / "devin.duckdb"
+    open_ids = {
+        r[0]
+        for r in query(db, "select session_id from sessions where status not in ('exit', 'error')")
+    }
+    assert open_ids
+    server.clear_requests()
+    result = run_cli("--refresh-open", "--out", str(out), "--api-url", server.url, "--quiet")
+    assert result.code == 0, result.stderr
+    fetched = {r["session_id"] for r in server.requests}
+    assert open_ids <= fetched
+
+
+def test_from_raw_rebuilds_the_same_warehouse_without_network(server, out, tmp_path):
+    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    raw_files = list((out / "raw").rglob("*.jsonl.gz"))
+    assert raw_files
+    rebuilt = tmp_path / "rebuilt"
+    result = run_cli("--from-raw", str(out / "raw"), "--out", str(rebuilt), key=None)
+    assert result.code == 0, result.stderr
+    for table in DATA_TABLE_COUNTS:
+        assert data_rows(rebuilt / "devin.duckdb", table) == data_rows(out / "devin.duckdb", table)
+
+
+def test_summary_json_for_machines(server, out, tmp_path):
+    summary = tmp_path / "summary.json"
+    ids = server.devin.ids()[:2]
+    result = run_cli(
+        *ids, "--out", str(out), "--api-url", server.url, "--summary-json", str(summary)
+    )
+    assert result.code == 0
+    record = json.loads(summary.read_text())
+    assert record["status"] == "ok"
+    assert record["sessions_exported"] == 2
+    assert record["rows"]["sessions"] == 2
+    assert str(out / "devin.duckdb") in record["paths"]
+
+
+@pytest.mark.parametrize(
+    ("args", "key", "message"),
+    [
+        (["abc"], None, "DEVIN_API_KEY is not set"),
+        ([], KEY, "nothing to export"),
+        (["--ids-file", "/nonexistent/ids.txt"], KEY, "cannot read ids file /nonexistent/ids.txt"),
+        (["--from-raw", "/nonexistent", "--all"], KEY, "--from-raw rebuilds without the network"),
+        (["--from-raw", "/nonexistent"], None, "no such file or directory"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line(args, key, message, out):
+    result = run_cli(*args, "--out", str(out), key=key)
+    assert result.code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (out / "devin.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["--concurrency", "0"], ["--bogus"], ["--timeout", "-1"], ["--log-format", "xml"]]
+)
+def test_bad_flags_exit_2(args, out):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(*args, "--out", str(out))
+    assert exit_info.value.code == 2
+
+
+def test_run_export_py_and_console_script_as_subprocesses(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run_export.py"), "--demo", "15", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "15 exported, 0 failed" in done.stdout
+    assert "exporting to" in done.stderr  # progress goes to stderr, the summary to stdout
+    script = Path(sys.executable).parent / "devin-export"
+    helped = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0
+    assert "DEVIN_API_KEY" in helped.stdout
