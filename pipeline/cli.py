@@ -238,11 +238,14 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
 
 def _open_hint(out_dir: Path) -> str:
     db = out_dir / "devin.duckdb"
+    python = Path(sys.executable)
+    if python.is_relative_to(Path.cwd()):
+        python = python.relative_to(Path.cwd())
     return (
         "Open it:\n"
-        f"  duckdb {db} -c 'SELECT * FROM v_daily_usage'\n"
-        f"  python -c \"import duckdb; duckdb.connect('{db}', read_only=True)"
-        ".sql('SELECT * FROM v_daily_usage').show()\""
+        f"  {python} -c \"import duckdb; duckdb.connect('{db}', read_only=True)"
+        ".sql('SELECT * FROM v_daily_usage').show()\"\n"
+        f"  duckdb -readonly {db} -c 'SELECT * FROM v_daily_usage'   # with the DuckDB CLI"
     )
 
 

@@ -72,11 +72,19 @@ class Response:
 class TokenBucket:
     """Shared by all workers, so --max-rps bounds the whole run, not each thread."""
 
-    def __init__(self, rate: float, burst: float = 1.0) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate = rate
         self.capacity = max(burst, 1.0)
         self.tokens = self.capacity
-        self.updated = time.monotonic()
+        self.clock = clock
+        self.sleep = sleep
+        self.updated = clock()
         self.lock = threading.Lock()
 
     def acquire(self) -> None:
@@ -84,14 +92,14 @@ class TokenBucket:
             return
         while True:
             with self.lock:
-                now = time.monotonic()
+                now = self.clock()
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
-                if self.tokens >= 1:
+                if self.tokens >= 1 - 1e-9:  # float drift must not leave a sliver to wait for
                     self.tokens -= 1
                     return
                 wait = (1 - self.tokens) / self.rate
-            time.sleep(wait)
+            self.sleep(wait)
 
 
 def parse_retry_after(value: str | None) -> float | None:

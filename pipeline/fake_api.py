@@ -39,7 +39,7 @@ UNANALYSED_STATUSES = ("new", "claimed", "running")
 
 FAULT_KINDS = (
     "429", "429-date", "500", "502", "503", "malformed", "truncated",
-    "missing-field", "wrong-type", "slow", "drop", "404", "ok",
+    "missing-field", "wrong-type", "slow", "drop", "404", "422", "ok",
 )  # fmt: skip
 DEFAULT_FAIL_KINDS = ("429", "500", "502", "503", "truncated")
 
@@ -773,6 +773,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(log, 200, MALFORMED)
         elif fault == "404":
             self._send(log, 404, _json({"detail": "Session not found"}))
+        elif fault == "422":
+            msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
+            error = _validation_error("path", "session_id", msg, "string_pattern_mismatch")
+            self._send(log, 422, _json({"detail": [error]}))
         else:
             if fault == "slow":
                 self._pause(faults.slow_seconds)

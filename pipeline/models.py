@@ -15,7 +15,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, mod
 def _parse_iso(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value)
+            # upper(): RFC 3339 allows a lower-case "z", which fromisoformat does not.
+            return datetime.fromisoformat(value.upper())
         except ValueError:
             raise ValueError(f"not an ISO 8601 date-time: {value[:40]!r}") from None
     return value

@@ -84,7 +84,7 @@ def test_demo_exports_everything_and_prints_how_to_open_it(out):
     assert result.code == 0, result.stderr
     db = out / "devin.duckdb"
     assert "40 exported, 0 failed" in result.stdout
-    assert f"duckdb {db}" in result.stdout
+    assert f"duckdb.connect('{db}', read_only=True)" in result.stdout
     from pipeline.fake_api import FakeDevin
 
     fake = FakeDevin(sessions=40, seed=0)

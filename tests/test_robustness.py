@@ -1,0 +1,237 @@
+"""A nightly job must not lose data, hang, hammer the API or leak the key (SPEC 2 and 7)."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.client import TokenBucket
+from pipeline.errors import StorageError
+from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
+from pipeline.load import STATE_DIR, storage_errors
+from tests.conftest import KEY, run_cli, scalar
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD_LISTS = {
+    "session_tags": lambda s: s["tags"],
+    "pull_requests": lambda s: s["pull_requests"],
+    "timeline_events": lambda s: (s["session_analysis"] or {}).get("timeline", []),
+}
+
+
+def start_export(server, out: Path, ids: list[str], *extra: str) -> subprocess.Popen:
+    ids_file = out.parent / "ids.txt"
+    ids_file.write_text("\n".join(ids))
+    env = {**os.environ, "DEVIN_API_KEY": KEY}
+    command = [sys.executable, str(ROOT / "run_export.py"), "--ids-file", str(ids_file)]
+    command += ["--out", str(out), "--api-url", server.url, *extra]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.02)
+
+
+def assert_no_duplicate_keys(db: Path) -> None:
+    from pipeline.schema import TABLES
+
+    for table in TABLES:
+        keys = ", ".join(table.key)
+        grouped = f"select {keys} from {table.name} group by all having count(*) > 1"
+        dupes = scalar(db, f"select count(*) from ({grouped})")
+        assert dupes == 0, table.name
+
+
+def test_thousand_sessions_through_twenty_percent_transient_faults(tmp_path):
+    devin = FakeDevin(sessions=1000, seed=3)
+    faults = Faults(fail_rate=0.2, fail_kinds=("429", "500", "502", "503", "truncated"), seed=3)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(devin.ids()))
+    out = tmp_path / "out"
+    with FakeApiServer(devin, key=KEY, faults=faults) as server:
+        result = run_cli("--ids-file", str(ids_file), "--out", str(out), "--api-url", server.url,
+                         "--retries", "10", "--quiet")  # fmt: skip
+        failed_requests = sum(1 for r in server.requests if r["fault"])
+    assert result.code == 0, result.stderr
+    assert failed_requests > 150  # the faults really happened
+    db = out / "devin.duckdb"
+    assert scalar(db, "select count(*) from sessions") == 1000
+    assert scalar(db, "select count(*) from export_errors") == 0
+    assert_no_duplicate_keys(db)
+
+
+def test_a_second_run_on_the_same_out_exits_3_naming_the_holder(tmp_path):
+    out = tmp_path / "out"
+    devin = FakeDevin(sessions=200, seed=1)
+    with FakeApiServer(devin, key=KEY, faults=Faults(latency_ms=50)) as server:
+        first = start_export(server, out, devin.ids(), "--concurrency", "1")
+        try:
+            wait_for(lambda: len(server.requests) >= 2)
+            result = run_cli(devin.ids()[0], "--out", str(out), "--api-url", server.url)
+        finally:
+            first.kill()
+            first.wait()
+    assert result.code == 3
+    assert f"another export (pid {first.pid})" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sigkill_mid_export_keeps_every_committed_batch_and_the_next_run_completes(tmp_path):
+    out = tmp_path / "out"
+    devin = FakeDevin(sessions=300, seed=2)
+    ids = devin.ids()
+    with FakeApiServer(devin, key=KEY, faults=Faults(latency_ms=10)) as server:
+        assert run_cli(*ids[:5], "--out", str(out), "--api-url", server.url).code == 0
+        published_before = (out / "devin.duckdb").read_bytes()
+        victim = start_export(server, out, ids, "--batch-size", "10", "--concurrency", "2")
+        wait_for(lambda: len(server.requests) >= 120)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+
+        # Readers still have the last published warehouse, whole.
+        assert (out / "devin.duckdb").read_bytes() == published_before
+        assert scalar(out / "devin.duckdb", "select count(*) from sessions") == 5
+        # The working copy holds whole batches only: every stored session with all its rows.
+        work = out / STATE_DIR / "work.duckdb"
+        with duckdb.connect(str(work), read_only=True) as con:
+            stored = [r[0] for r in con.execute("select session_id from sessions").fetchall()]
+            assert len(stored) > 5
+            for table, items in CHILD_LISTS.items():
+                counts = dict(
+                    con.execute(f"select session_id, count(*) from {table} group by 1").fetchall()
+                )
+                for sid in stored:
+                    assert counts.get(sid, 0) == len(items(devin.session(sid))), (table, sid)
+            status = con.execute(
+                "select status, finished_at from export_runs order by started_at"
+            ).fetchall()
+        assert status[-1] == ("failed", None)  # the killed run says so
+
+        result = run_cli(
+            "--ids-file", str(out.parent / "ids.txt"), "--out", str(out), "--api-url", server.url
+        )
+    assert result.code == 0, result.stderr
+    assert scalar(out / "devin.duckdb", "select count(*) from sessions") == 300
+    assert_no_duplicate_keys(out / "devin.duckdb")
+
+
+def all_text_in(out: Path) -> bytes:
+    """Every byte written under out, gzip files decompressed, plus every string in the warehouse."""
+    chunks = []
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            chunks.append(gzip.decompress(data) if path.name.endswith(".gz") else data)
+    for db in out.rglob("*.duckdb"):
+        with duckdb.connect(str(db), read_only=True) as con:
+            columns = con.execute(
+                "select table_name, column_name from information_schema.columns "
+                "where data_type = 'VARCHAR' and table_name not like 'v_%'"
+            ).fetchall()
+            for table, column in columns:
+                values = con.execute(f"select string_agg({column}, '|') from {table}").fetchone()[0]
+                chunks.append((values or "").encode())
+    return b"\n".join(chunks)
+
+
+def test_the_key_is_never_written_anywhere(tmp_path):
+    secret = "apk_user_SUPER-SECRET-do-not-leak-4242"
+    out = tmp_path / "out"
+    devin = FakeDevin(sessions=60, seed=4)
+    faults = Faults(
+        fail_rate=0.3, fail_kinds=("429", "500", "malformed", "truncated", "wrong-type", "404")
+    )
+    outputs = []
+    with FakeApiServer(devin, key=secret, faults=faults) as server:
+        common = ("--out", str(out), "--api-url", server.url, "--retries", "1")
+        for args in [
+            ("--all",),
+            ("--refresh-open", *devin.ids()[:30]),
+            ("--all", "--log-format", "json"),
+        ]:
+            result = run_cli(
+                *args, *common, "--summary-json", str(out / "summary.json"), key=secret
+            )
+            outputs += [result.stdout, result.stderr]
+        server.faults.auth_status = 401
+        result = run_cli("--all", *common, key=secret)
+        assert result.code == 3
+        outputs += [result.stdout, result.stderr]
+    assert any("invalid_response" in o for o in outputs)  # faults did reach the output
+    written = all_text_in(out)
+    assert b"do-not-leak" not in written
+    assert not any("do-not-leak" in o for o in outputs)
+
+
+def test_json_logs_are_one_object_a_line(server, out):
+    import json
+
+    server.faults.script(server.devin.ids()[1], ["404"])
+    result = run_cli(
+        *server.devin.ids()[:3], "--out", str(out), "--api-url", server.url, "--log-format", "json"
+    )
+    assert result.code == 1
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    assert {"time", "level", "event"} <= set(records[0])
+    failed = [r for r in records if r["event"] == "session_failed"]
+    assert [(r["kind"], r["http_status"]) for r in failed] == [("not_found", 404)]
+
+
+def test_sessions_stream_through_in_batches(server, out):
+    result = run_cli("--all", "--out", str(out), "--api-url", server.url, "--batch-size", "25")
+    assert result.code == 0
+    (raw,) = list((out / "raw").rglob("*.jsonl.gz"))
+    # One gzip member per batch written: the run never held every response at once.
+    members = raw.read_bytes().count(b"\x1f\x8b\x08")
+    assert members >= len(server.devin) // 200  # at least one member per page of 200
+    assert scalar(out / "devin.duckdb", "select count(*) from sessions") == len(server.devin)
+
+
+def test_token_bucket_spaces_requests_at_the_rate():
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(rate=10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(21):
+        bucket.acquire()
+    assert now[0] == pytest.approx(2.0)  # 20 tokens after the first, at 10 a second
+
+
+def test_max_rps_is_shared_by_all_workers(server, out):
+    ids = server.devin.ids()[:12]
+    started = time.monotonic()
+    result = run_cli(
+        *ids, "--out", str(out), "--api-url", server.url, "--max-rps", "20", "--concurrency", "6"
+    )
+    assert result.code == 0
+    assert scalar(out / "devin.duckdb", "select count(*) from sessions") == 12
+    # 11 gaps of 1/20 s at least, whatever the concurrency: a lower bound, so never flaky.
+    assert time.monotonic() - started >= 11 / 20
+
+
+def test_a_full_disk_is_a_storage_error():
+    with pytest.raises(StorageError, match="No space left"):
+        with storage_errors("data/devin.duckdb"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_storage_error_exits_3(server, tmp_path):
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    result = run_cli(server.devin.ids()[0], "--out", str(blocked), "--api-url", server.url)
+    assert result.code == 3
+    assert "Traceback" not in result.stderr
