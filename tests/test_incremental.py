@@ -1,0 +1,152 @@
+"""The nightly job: incremental --all, late analysis, and the watermark kept in the warehouse."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
+from pipeline.schema import DATA_TABLES
+from tests.conftest import KEY, query, run_cli, scalar
+
+NIGHTLY = ("--all", "--refresh-open", "--quiet")
+
+
+def data_tables(db: Path) -> dict[str, list[tuple]]:
+    """Every data table without the lineage columns, which differ between runs by design."""
+    tables = {}
+    for table in DATA_TABLES:
+        columns = ", ".join(c for c in table.column_names if not c.startswith("_"))
+        tables[table.name] = query(db, f"select {columns} from {table.name} order by all")
+    return tables
+
+
+def nightly(server, out: Path, *extra: str):
+    result = run_cli(*NIGHTLY, *extra, "--out", str(out), "--api-url", server.url)
+    assert result.code == 0, result.stderr
+    return result
+
+
+def list_requests(server) -> list[dict]:
+    return [r for r in server.requests if r["path"].endswith("/insights")]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_three_nights_equal_a_fresh_full_export(tmp_path):
+    devin = FakeDevin(sessions=700, seed=11, now=datetime.now(UTC))
+    out = tmp_path / "nightly"
+    with FakeApiServer(devin, key=KEY, faults=Faults()) as server:
+        nightly(server, out)
+        assert all("updated_date_from" not in r["query"] for r in list_requests(server))
+        for night in (2, 3):
+            touched = devin.advance(days=1, new_sessions=40, updated_sessions=25, late_analyses=4)
+            assert touched["late_analyses"], "the fake should deliver some analyses late"
+            db = out / "devin.duckdb"
+            watermark = scalar(db, "select max_updated_at from export_runs where status = 'ok' "
+                                   "order by started_at desc limit 1")  # fmt: skip
+            expected_from = iso(watermark - timedelta(days=2))
+            server.clear_requests()
+            nightly(server, out)
+            pages = list_requests(server)
+            assert {r["query"].get("updated_date_from") for r in pages} == {expected_from}
+            matching = devin.page(0, 1, {"updated_date_from": watermark - timedelta(days=2)})
+            assert len(pages) == max(1, math.ceil(matching["total"] / 200)), night
+            assert matching["total"] < len(devin) / 2  # far fewer than a full pass
+            # Their updated_at did not move: only --refresh-open can have brought them in.
+            for sid in touched["late_analyses"]:
+                has = f"select has_session_analysis from sessions where session_id = '{sid}'"
+                assert scalar(db, has) is True, sid
+        fresh = tmp_path / "fresh"
+        assert run_cli("--all", "--quiet", "--out", str(fresh), "--api-url", server.url).code == 0
+    assert data_tables(out / "devin.duckdb") == data_tables(fresh / "devin.duckdb")
+    runs = query(
+        out / "devin.duckdb",
+        "select mode, status, watermark is null from export_runs order by started_at",
+    )
+    assert runs == [
+        ("all-full+refresh-open", "ok", True),
+        ("all+refresh-open", "ok", False),
+        ("all+refresh-open", "ok", False),
+    ]
+
+
+def test_late_analysis_arrives_through_refresh_open(server, out):
+    devin = server.devin
+    sid = devin.ids()[-1]  # the newest: within the 7 days that --refresh-open looks back
+    devin.update(
+        sid, status="exit", session_analysis=None, created_at=datetime.now(UTC) - timedelta(days=1)
+    )
+    nightly(server, out)
+    db = out / "devin.duckdb"
+    assert (
+        scalar(db, f"select has_session_analysis from sessions where session_id = '{sid}'") is False
+    )
+    analysis = {
+        "issues": [{"issue": "Flaky test", "impact": "Low", "label": "Testing"}],
+        "action_items": [],
+        "timeline": [{"title": "Ran tests", "description": "All green"}],
+        "suggested_prompt": None,
+    }
+    devin.set_analysis(sid, analysis, bump_updated_at=False)  # updated_at does not move
+    nightly(server, out)
+    assert (
+        scalar(db, f"select has_session_analysis from sessions where session_id = '{sid}'") is True
+    )
+    assert query(db, f"select issue, label from issues where session_id = '{sid}'") == [
+        ("Flaky test", "Testing")
+    ]
+    assert scalar(db, f"select count(*) from timeline_events where session_id = '{sid}'") == 1
+
+
+def test_a_server_that_ignores_the_filters_still_gives_a_correct_warehouse(server, out, tmp_path):
+    nightly(server, out)
+    server.faults.ignore_filters = True
+    server.devin.advance(days=1, new_sessions=10, updated_sessions=10)
+    server.clear_requests()
+    nightly(server, out)
+    assert any("updated_date_from" in r["query"] for r in list_requests(server))
+    fresh = tmp_path / "fresh"
+    assert run_cli("--all", "--quiet", "--out", str(fresh), "--api-url", server.url).code == 0
+    assert data_tables(out / "devin.duckdb") == data_tables(fresh / "devin.duckdb")
+    assert scalar(out / "devin.duckdb", "select count(*) from sessions") == len(server.devin)
+
+
+def test_full_ignores_the_watermark_and_overlap_moves_it(server, out):
+    nightly(server, out)
+    server.clear_requests()
+    nightly(server, out, "--full")
+    assert all("updated_date_from" not in r["query"] for r in list_requests(server))
+    db = out / "devin.duckdb"
+    watermark = scalar(
+        db,
+        "select max_updated_at from export_runs where status = 'ok' order by started_at desc limit 1",
+    )
+    server.clear_requests()
+    nightly(server, out, "--overlap", "0.5")
+    assert {r["query"]["updated_date_from"] for r in list_requests(server)} == {
+        iso(watermark - timedelta(days=0.5))
+    }
+
+
+def test_a_partial_run_does_not_move_the_watermark(server, out):
+    nightly(server, out)
+    db = out / "devin.duckdb"
+    before = scalar(db, "select max(max_updated_at) from export_runs where status = 'ok'")
+    server.devin.advance(days=3, new_sessions=5)
+    server.faults.script("page:0", ["wrong-type"])
+    result = run_cli(*NIGHTLY, "--out", str(out), "--api-url", server.url)
+    assert result.code == 1
+    assert scalar(db, "select max(max_updated_at) from export_runs where status = 'ok'") == before
+
+
+@pytest.mark.parametrize("days", ["-1", "x"])
+def test_bad_overlap_is_a_usage_error(days, out):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("--all", "--overlap", days, "--out", str(out))
+    assert exit_info.value.code == 2
