@@ -20,7 +20,7 @@ from pipeline.client import ClientConfig, DevinClient, Response
 from pipeline.errors import ExportError, InvalidResponse, UnparseableBody
 from pipeline.flatten import flatten
 from pipeline.ids import is_valid_session_id, printable_id, unique
-from pipeline.load import STATE_DIR, Batch, Warehouse
+from pipeline.load import STATE_DIR, Batch, Warehouse, storage_errors
 from pipeline.lock import OutputLock
 from pipeline.models import SessionDetail
 from pipeline.progress import Reporter
@@ -147,6 +147,7 @@ class _Run:
             return
         received = resp.received_at or self.started
         self.batch.add(session.session_id, flatten(session, self.run_id, received))
+        self.batch.errors.pop(printable_id(session.session_id), None)  # it came through after all
         self.exported.add(session.session_id)
         self.failed.pop(session.session_id, None)
         if resp.is_page:
@@ -171,7 +172,8 @@ class _Run:
 
     def flush(self) -> None:
         if self.raw:
-            self.raw.flush()  # raw first: whatever is committed can be rebuilt from raw
+            with storage_errors(str(self.raw.path)):
+                self.raw.flush()  # raw first: whatever is committed can be rebuilt from raw
         self.warehouse.write_batch(self.batch)
 
 
@@ -182,7 +184,10 @@ def _iso(value: datetime) -> str:
 def run_export(settings: Settings, reporter: Reporter) -> Summary:
     """Run one export and return its summary; raises ExportError when the run cannot go on."""
     clock = time.monotonic()
-    with OutputLock(settings.out_dir / STATE_DIR / "lock"):
+    lock = OutputLock(settings.out_dir / STATE_DIR / "lock")
+    with storage_errors(str(settings.out_dir)):
+        lock.acquire()
+    with lock:
         warehouse = Warehouse(settings.out_dir)
         warehouse.open()
         try:

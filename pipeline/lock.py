@@ -36,7 +36,8 @@ class OutputLock:
             self._fd = None
 
     def __enter__(self) -> OutputLock:
-        self.acquire()
+        if self._fd is None:
+            self.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
