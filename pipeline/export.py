@@ -20,11 +20,11 @@ from pipeline.client import ClientConfig, DevinClient, Response
 from pipeline.errors import ExportError, InvalidResponse, UnparseableBody
 from pipeline.flatten import flatten
 from pipeline.ids import is_valid_session_id, printable_id, unique
-from pipeline.load import STATE_DIR, Batch, Warehouse, storage_errors
+from pipeline.load import STATE_DIR, Batch, SerialWriter, Warehouse, storage_errors
 from pipeline.lock import OutputLock
 from pipeline.models import SessionDetail
 from pipeline.progress import Reporter
-from pipeline.raw import RawWriter, read_raw
+from pipeline.raw import RawChunk, RawWriter, read_raw
 
 LATE_ANALYSIS_WINDOW = timedelta(days=7)
 
@@ -106,6 +106,7 @@ class _Run:
         self.run_id = run_id
         self.started = started
         self.batch = Batch()
+        self.writer = SerialWriter()
         self.exported: set[str] = set()
         self.failed: dict[str, str] = {}
         self.max_updated_at: datetime | None = None
@@ -171,10 +172,16 @@ class _Run:
         self.reporter.session_error(shown, kind, message, status)
 
     def flush(self) -> None:
-        if self.raw:
+        """Hand the batch to the writer thread and start a new one."""
+        batch, self.batch = self.batch, Batch()
+        chunk = self.raw.take() if self.raw else None
+        self.writer.submit(lambda: self._write(batch, chunk))
+
+    def _write(self, batch: Batch, chunk: RawChunk | None) -> None:
+        if self.raw and chunk:
             with storage_errors(str(self.raw.path)):
-                self.raw.flush()  # raw first: whatever is committed can be rebuilt from raw
-        self.warehouse.write_batch(self.batch)
+                self.raw.write(chunk)  # raw first: whatever is committed can be rebuilt from raw
+        self.warehouse.write_batch(batch)
 
 
 def _iso(value: datetime) -> str:
@@ -224,12 +231,15 @@ def _run(settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: fl
     reporter.event("run_started", f"run {run.run_id}: exporting to {settings.out_dir}",
                    run_id=run.run_id)  # fmt: skip
     try:
-        if settings.from_raw:
-            modes.append("from-raw")
-            run.consume(read_raw(settings.from_raw))
-        else:
-            watermark = _extract(settings, warehouse, run, modes)
-        run.flush()
+        try:
+            if settings.from_raw:
+                modes.append("from-raw")
+                run.consume(read_raw(settings.from_raw))
+            else:
+                watermark = _extract(settings, warehouse, run, modes)
+            run.flush()
+        finally:
+            run.writer.close()  # every batch handed over is written, even when the run fails
     except ExportError:
         record("failed", datetime.now(UTC))
         raise
@@ -242,6 +252,7 @@ def _run(settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: fl
     warehouse.create_views()
     summary.paths = warehouse.write_parquet()
     summary.paths.insert(0, warehouse.publish())
+    summary.duration_seconds = time.monotonic() - clock  # the snapshots and publishing too
     if raw:
         summary.paths += raw.written()
     reporter.progress(summary.exported, summary.failed, force=True)
@@ -263,6 +274,11 @@ def _extract(
     )
     client = DevinClient(config)
     watermark = None
+    # Read from the warehouse before any batch is handed to the writer thread, which then
+    # owns the connection until the end of the run.
+    refresh = []
+    if settings.refresh_open:
+        refresh = warehouse.ids_to_refresh(datetime.now(UTC) - LATE_ANALYSIS_WINDOW)
     try:
         if settings.list_all:
             last = None if settings.full else warehouse.last_watermark()
@@ -277,7 +293,7 @@ def _extract(
             modes.append("ids")
         if settings.refresh_open:
             modes.append("refresh-open")
-            ids += warehouse.ids_to_refresh(datetime.now(UTC) - LATE_ANALYSIS_WINDOW)
+            ids += refresh
         wanted = []
         for sid in unique(ids):
             if not is_valid_session_id(sid):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,12 @@ QUARANTINE = "quarantine"
 def one_line(body: bytes) -> bytes:
     """Return a JSON body on one line; a raw newline in valid JSON is only ever whitespace."""
     return body.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+@dataclass
+class RawChunk:
+    lines: list[bytes]
+    quarantined: list[bytes]
 
 
 class RawWriter:
@@ -45,14 +52,19 @@ class RawWriter:
         record = {"session_id": key, "error": error, "received_at": received, "body": payload}
         self._quarantined.append(orjson.dumps(record))
 
-    def flush(self) -> None:
-        """Append what was added since the last flush as one gzip member per file."""
-        for path, lines in ((self.path, self._pending), (self.quarantine_path, self._quarantined)):
+    def take(self) -> RawChunk:
+        """Hand over what was added since the last take, for write() on another thread."""
+        chunk = RawChunk(self._pending, self._quarantined)
+        self._pending, self._quarantined = [], []
+        return chunk
+
+    def write(self, chunk: RawChunk) -> None:
+        """Append a chunk as one gzip member per file."""
+        for path, lines in ((self.path, chunk.lines), (self.quarantine_path, chunk.quarantined)):
             if lines:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "ab") as f:
                     f.write(gzip.compress(b"\n".join(lines) + b"\n", compresslevel=1, mtime=0))
-                lines.clear()
 
     def written(self) -> list[Path]:
         return [p for p in (self.path, self.quarantine_path) if p.exists()]
