@@ -24,7 +24,7 @@ from pipeline.load import STATE_DIR, Batch, SerialWriter, Warehouse, storage_err
 from pipeline.lock import OutputLock
 from pipeline.models import SessionDetail
 from pipeline.progress import Reporter
-from pipeline.raw import RawChunk, RawWriter, read_raw
+from pipeline.raw import RawChunk, RawWriter, parse_saved, read_raw
 
 LATE_ANALYSIS_WINDOW = timedelta(days=7)
 
@@ -113,15 +113,26 @@ class _Run:
 
     def consume(self, responses: Iterable[Response]) -> None:
         for resp in responses:
-            if resp.error is not None:
-                self.fail(resp.key, resp.error.kind, _error_message(resp.error), resp.error.status)
-                if isinstance(resp.error, UnparseableBody) and self.raw:
-                    self.raw.quarantine(resp.key, str(resp.error), resp.error.body)
-            else:
-                self._take_response(resp)
+            self._take(resp)
             if len(self.batch) >= self.settings.batch_size:
                 self.flush()
             self.reporter.progress(len(self.exported), len(self.failed))
+
+    def _take(self, resp: Response) -> None:
+        if resp.data is None and resp.error is None:  # a saved line, not parsed yet
+            try:  # most lines are sessions: validate them straight from JSON, the fast path
+                session = SessionDetail.model_validate_json(resp.body)
+            except ValidationError:
+                resp = parse_saved(resp)  # a page, a broken session, or not JSON at all
+            else:
+                self._accept(session, resp)
+                return
+        if resp.error is not None:
+            self.fail(resp.key, resp.error.kind, _error_message(resp.error), resp.error.status)
+            if isinstance(resp.error, UnparseableBody) and self.raw:
+                self.raw.quarantine(resp.key, str(resp.error), resp.error.body)
+            return
+        self._take_response(resp)
 
     def _take_response(self, resp: Response) -> None:
         if self.raw:
@@ -146,6 +157,9 @@ class _Run:
             path, message = _field_path(err)
             self._invalid(key, InvalidResponse(key, path, message), resp, item)
             return
+        self._accept(session, resp)
+
+    def _accept(self, session: SessionDetail, resp: Response) -> None:
         received = resp.received_at or self.started
         self.batch.add(session.session_id, flatten(session, self.run_id, received))
         self.batch.errors.pop(printable_id(session.session_id), None)  # it came through after all

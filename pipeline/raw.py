@@ -103,22 +103,25 @@ def _lines(path: Path) -> Iterator[bytes]:
 
 
 def read_raw(paths: Iterable[Path]) -> Iterator[Response]:
-    """Yield each saved body as the Response it was, keyed like the client's."""
+    """Yield each saved line unparsed (data None): most are sessions, validated from JSON."""
     for path in raw_files(paths):
         extracted = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         for number, line in enumerate(_lines(path), 1):
             line = line.strip()
-            if not line:
-                continue
-            key = f"{path.name}:{number}"
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError as err:
-                error = UnparseableBody(f"{path}:{number} is not JSON ({err})", line)
-                yield Response(key, body=line, error=error, received_at=extracted)
-                continue
-            if isinstance(data, dict) and isinstance(data.get("items"), list):
-                key = f"page:{path.name}:{number}"
-            elif isinstance(data, dict) and isinstance(data.get("session_id"), str):
-                key = data["session_id"]
-            yield Response(key, data=data, body=line, received_at=extracted)
+            if line:
+                yield Response(f"{path.name}:{number}", body=line, received_at=extracted)
+
+
+def parse_saved(resp: Response) -> Response:
+    """Return a saved line parsed and keyed like the client's answers: a page or a session."""
+    try:
+        data = orjson.loads(resp.body)
+    except orjson.JSONDecodeError as err:
+        error = UnparseableBody(f"{resp.key} is not JSON ({err})", resp.body)
+        return Response(resp.key, body=resp.body, error=error, received_at=resp.received_at)
+    key = resp.key
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        key = f"page:{resp.key}"
+    elif isinstance(data, dict) and isinstance(data.get("session_id"), str):
+        key = data["session_id"]
+    return Response(key, data=data, body=resp.body, received_at=resp.received_at)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
+import orjson
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -196,6 +197,27 @@ def test_rfc3339_lower_case_z_is_accepted() -> None:
 
 
 # --- 2. invalid responses are rejected ----------------------------------------------------
+
+
+def _outcome(validate: Callable[[], SessionDetail]) -> object:
+    try:
+        session = validate()
+    except ValidationError as err:
+        return ("rejected", tuple(err.errors()[0]["loc"]))
+    return ("accepted", session.model_dump(), session.model_extra)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(session_responses(), invalid_responses().map(lambda case: case[0])))
+def test_validating_from_json_accepts_and_rejects_exactly_what_the_dict_path_does(
+    response: dict,
+) -> None:
+    # --from-raw validates saved lines straight from JSON (the fast path); responses fetched
+    # live are parsed with orjson first. Both must agree on every input, field for field.
+    body = orjson.dumps(response)
+    from_json = _outcome(lambda: SessionDetail.model_validate_json(body))
+    from_dict = _outcome(lambda: SessionDetail.model_validate(orjson.loads(body)))
+    assert from_json == from_dict
 
 
 @settings(max_examples=300, deadline=None)
