@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 import urllib3
+from urllib3.connectionpool import HTTPConnectionPool
 
 from pipeline import __version__
 from pipeline.errors import (
@@ -124,15 +125,20 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _pool(base_url: str, size: int) -> urllib3.PoolManager:
-    """Return a connection pool, through the proxy the environment names for base_url, if any."""
-    scheme, _, rest = base_url.partition("://")
-    host = rest.split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-    proxy = urllib.request.getproxies().get(scheme)
+def _pool(base_url: str, size: int) -> tuple[urllib3.ProxyManager | HTTPConnectionPool, str]:
+    """Return a thread-safe connection pool for base_url and the prefix of every request target.
+
+    Straight to the host, a pool of its own (no URL routing per request); through the proxy
+    the environment names for it, if any, with absolute URLs.
+    """
+    parts = urllib3.util.parse_url(base_url)
+    host = parts.host or ""
+    proxy = urllib.request.getproxies().get(parts.scheme or "http")
     local = host in ("localhost", "::1") or host.startswith("127.")
     if proxy and not local and not urllib.request.proxy_bypass(host):
-        return urllib3.ProxyManager(proxy, num_pools=2, maxsize=size)
-    return urllib3.PoolManager(num_pools=2, maxsize=size)
+        return urllib3.ProxyManager(proxy, num_pools=2, maxsize=size), base_url
+    pool = urllib3.connection_from_url(base_url, maxsize=size)
+    return pool, (parts.path or "").rstrip("/")
 
 
 class DevinClient:
@@ -143,7 +149,7 @@ class DevinClient:
         self._bucket = TokenBucket(config.max_rps)
         # urllib3, the engine under requests, used directly: a third of the CPU per request,
         # which is what decides the rate on a small machine. The pool is thread-safe.
-        self._http = _pool(self.base_url, config.concurrency)
+        self._http, self._prefix = _pool(self.base_url, config.concurrency)
         self._headers = {
             "Authorization": f"Bearer {config.api_key}",
             "User-Agent": f"devin-export/{__version__}",
@@ -155,11 +161,12 @@ class DevinClient:
     # -- one request -------------------------------------------------------------------------
 
     def _get_once(self, path: str, params: dict[str, Any] | None) -> tuple[bytes, Any]:
-        url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
+        target = path + (f"?{urlencode(params)}" if params else "")
+        url = self.base_url + target  # for messages
         deadline = time.monotonic() + self.config.timeout
         try:
-            resp = self._http.request(
-                "GET", url, headers=self._headers, timeout=self._timeout,
+            resp = self._http.urlopen(
+                "GET", self._prefix + target, headers=self._headers, timeout=self._timeout,
                 retries=False, redirect=False, preload_content=False,
             )  # fmt: skip
             try:
@@ -316,4 +323,7 @@ class DevinClient:
                 w.join(timeout=self.config.timeout + 1)
 
     def close(self) -> None:
-        self._http.clear()
+        if isinstance(self._http, urllib3.ProxyManager):
+            self._http.clear()
+        else:
+            self._http.close()

@@ -373,6 +373,7 @@ class FakeDevin:
         self._order: list[int] = []
         self._order_created: list[int] = []
         self._filtered: dict[tuple[Any, ...], list[int]] = {}
+        self._bodies: dict[str, bytes] = {}  # filled by preload(), emptied by any change
         rng = random.Random(f"{seed}:people")
         self._orgs = [f"org_{rng.getrandbits(48):012x}" for _ in range(4)]
         self._users = [f"user_{rng.getrandbits(48):012x}" for _ in range(40)]
@@ -396,6 +397,19 @@ class FakeDevin:
         """Returns the session as the API sends it (a fresh dict), or None if unknown."""
         index = self._index.get(session_id)
         return None if index is None else self._at(index)
+
+    def preload(self) -> None:
+        """Encode every session's detail body now, so serving one costs only the HTTP work.
+
+        For benchmarks: a real API's CPU is not on the exporter's machine, this fake's is.
+        """
+        bodies = {session_id: _json(self._at(i)) for i, session_id in enumerate(self._ids)}
+        with self._lock:
+            self._bodies = bodies
+
+    def body(self, session_id: str) -> bytes | None:
+        """Return the encoded detail body of a preloaded session, else None."""
+        return self._bodies.get(session_id)
 
     def _at(self, index: int) -> dict[str, Any]:
         with self._lock:
@@ -434,6 +448,7 @@ class FakeDevin:
                 self._created[index] = _micros(parse_time(fields.pop("created_at")))
             self._overrides.setdefault(index, {}).update(fields)
             self._version += 1
+            self._bodies.clear()
 
     def set_analysis(
         self, session_id: str, analysis: dict | None, bump_updated_at: bool = True
@@ -483,6 +498,7 @@ class FakeDevin:
                 self._append(session_id, moment, min(moment + duration, max(now, moment)))
                 ids.append(session_id)
             self._version += 1
+            self._bodies.clear()
         return ids
 
     def _pick(
@@ -777,6 +793,12 @@ class _Handler(BaseHTTPRequestHandler):
             msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
             error = _validation_error("path", "session_id", msg, "string_pattern_mismatch")
             self._send(log, 422, _json({"detail": [error]}))
+        elif (
+            fault is None
+            and route == "detail"
+            and (body := self.server.app.devin.body(session_id or ""))
+        ):
+            self._send(log, 200, body)
         else:
             if fault == "slow":
                 self._pause(faults.slow_seconds)
@@ -971,6 +993,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_forever(args: argparse.Namespace, faults: Faults) -> None:
     devin = FakeDevin(args.sessions, seed=args.seed)
+    if args.preload:
+        devin.preload()
     server = FakeApiServer(devin, key=args.key, faults=faults, host=args.host, port=args.port)
     keys = "only the --key given" if args.key else "any Bearer key"
     print(f"Fake Devin API on {server.url} ({len(devin)} sessions; {keys} works)", flush=True)
@@ -995,6 +1019,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--slow-seconds", type=float, default=5.0)
     parser.add_argument("--auth-status", type=int, choices=(401, 403))
     parser.add_argument("--ignore-filters", action="store_true")
+    parser.add_argument(
+        "--preload", action="store_true", help="encode every session at start (benchmarks)"
+    )
     parser.add_argument("--key", help="the only Bearer key accepted (default: any)")
     return parser
 

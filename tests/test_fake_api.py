@@ -569,3 +569,16 @@ def test_command_line_serves_until_interrupted():
             _, stderr = process.communicate(timeout=10)
     assert "any Bearer key" in line
     assert process.returncode == 0 and "Traceback" not in stderr
+
+
+def test_preloaded_bodies_are_served_as_generated_and_dropped_on_change():
+    devin = FakeDevin(sessions=20, seed=5)
+    devin.preload()
+    sid = devin.ids()[3]
+    with FakeApiServer(devin) as server:
+        got = requests.get(f"{server.url}/v2/enterprise/sessions/{sid}", headers={"Authorization": "Bearer k"}, timeout=5)
+        assert got.json() == devin.session(sid)
+        devin.update(sid, title="changed")
+        assert devin.body(sid) is None
+        got = requests.get(f"{server.url}/v2/enterprise/sessions/{sid}", headers={"Authorization": "Bearer k"}, timeout=5)
+        assert got.json()["title"] == "changed"
