@@ -8,6 +8,7 @@ benchmarks/work/data/ and reused across runs (the file names carry the size and 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
@@ -57,7 +58,7 @@ def _session_id(line: bytes) -> str:
     return line[start : line.index(b'"', start)].decode()
 
 
-def _write_lines(path: Path, lines) -> None:
+def _write_lines(path: Path, lines: Iterable[bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
