@@ -183,7 +183,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         api_key=key,
         session_ids=tuple(ids),
         list_all=bool(args.all or args.full or args.demo),
-        full=args.full,
+        full=args.full or bool(args.demo),  # a demo always shows the whole enterprise
         refresh_open=args.refresh_open,
         from_raw=tuple(args.from_raw or ()),
         overlap=timedelta(days=args.overlap),
