@@ -279,10 +279,16 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         record = summary_record(summary, code)
         args.summary_json.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
     if summary is not None:
-        print(format_summary(summary, settings.out_dir))
-        if args.demo:
-            print(_open_hint(settings.out_dir))
+        text = format_summary(summary, settings.out_dir)
+        _print(text + ("\n" + _open_hint(settings.out_dir) if args.demo else ""))
     return code
+
+
+def _print(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # the reader went away (| head): the export itself is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _with_demo_server(settings: Settings, sessions: int, stack: ExitStack) -> Settings:
