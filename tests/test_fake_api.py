@@ -576,9 +576,17 @@ def test_preloaded_bodies_are_served_as_generated_and_dropped_on_change():
     devin.preload()
     sid = devin.ids()[3]
     with FakeApiServer(devin) as server:
-        got = requests.get(f"{server.url}/v2/enterprise/sessions/{sid}", headers={"Authorization": "Bearer k"}, timeout=5)
+        got = requests.get(
+            f"{server.url}/v2/enterprise/sessions/{sid}",
+            headers={"Authorization": "Bearer k"},
+            timeout=5,
+        )
         assert got.json() == devin.session(sid)
         devin.update(sid, title="changed")
         assert devin.body(sid) is None
-        got = requests.get(f"{server.url}/v2/enterprise/sessions/{sid}", headers={"Authorization": "Bearer k"}, timeout=5)
+        got = requests.get(
+            f"{server.url}/v2/enterprise/sessions/{sid}",
+            headers={"Authorization": "Bearer k"},
+            timeout=5,
+        )
         assert got.json()["title"] == "changed"

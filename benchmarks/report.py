@@ -1,0 +1,410 @@
+"""RESULTS.md: machine facts, commands, a table per benchmark, and PASS/FAIL per target."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+
+from benchmarks.extract import ExtractResult
+from benchmarks.load import BASELINE, DLT_DUCKDB, DLT_PARQUET, OURS, LoadResult, time_ratio
+from benchmarks.measure import JobResult, Stat, stat
+from pipeline.client import PAGE_LIMIT
+
+PROJECT_PACKAGES = ("duckdb", "pyarrow", "orjson", "pydantic", "urllib3", "requests")
+EXTRACT_TARGET = 0.9  # of the C/L limit, by id
+DLT_TARGET = 10.0  # ours / dlt->DuckDB throughput
+BASELINE_TARGET = 2.0  # ours / baseline time
+RSS_GROWTH_TARGET = 1.3  # peak RSS at the large size / at the small size
+RSS_LIMIT_MIB = 500.0
+
+
+@dataclass
+class RunInfo:
+    started: datetime
+    argv: list[str]
+    total_seconds: float
+    dlt_venv_seconds: float | None  # None: reused
+    dlt_version: str | None
+    data_seconds: float | None  # None: cached
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+
+
+@dataclass
+class Verdict:
+    target: str
+    measured: str
+    passed: bool | None  # None: not measured in this run
+
+    @property
+    def label(self) -> str:
+        return {True: "**PASS**", False: "**FAIL**", None: "not run"}[self.passed]
+
+
+def fmt(s: Stat | None, digits: int = 0, unit: str = "") -> str:
+    if s is None or not len(s):
+        return "–"
+    value = f"{s.median:,.{digits}f}{unit}"
+    if len(s) == 1:
+        return value
+    return f"{value} ({s.low:,.{digits}f}–{s.high:,.{digits}f})"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_gib() -> str:
+    pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    return f"{pages * size / 2**30:.0f} GiB"
+
+
+def machine_section(info: RunInfo) -> list[str]:
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in PROJECT_PACKAGES)
+    before = " / ".join(f"{x:.2f}" for x in info.load_before)
+    after = " / ".join(f"{x:.2f}" for x in info.load_after)
+    return [
+        "## Machine",
+        "",
+        f"- {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {_cpu_model()}, "
+        f"{_memory_gib()} RAM; {platform.platform()}",
+        f"- Python {sys.version.split()[0]}; project venv: {versions}",
+        f"- dlt venv (benchmarks/work/.venv-dlt): dlt {info.dlt_version or 'not used'}",
+        f"- load average (1/5/15 min) at the start: {before}; at the end: {after}. The machine "
+        "is shared with other jobs, so wall times are noisy: compare the ratios taken within "
+        "this run rather than absolute numbers across runs.",
+    ]
+
+
+def commands_section(info: RunInfo, extract_on: bool, load_on: bool) -> list[str]:
+    lines = [
+        "## Commands",
+        "",
+        "```",
+        f".venv/bin/python benchmarks/run.py {' '.join(info.argv)}".rstrip()
+        + "   # what `make bench` runs",
+    ]
+    if extract_on:
+        lines += [
+            "# extraction: the fake API in its own process, the exporter as a subprocess",
+            ".venv/bin/python -m pipeline.fake_api --port 0 --seed 0 --preload --sessions N "
+            "--latency-ms 20",
+            "DEVIN_API_KEY=bench-key .venv/bin/python run_export.py --ids-file ids.txt --out DIR "
+            "--api-url URL --quiet --concurrency 16 --summary-json S [--max-rps R]",
+            "DEVIN_API_KEY=bench-key .venv/bin/python run_export.py --all --full --out DIR "
+            "--api-url URL --quiet --concurrency 16 --summary-json S",
+        ]
+    if load_on:
+        lines += [
+            "# load: each job its own process, fresh output folder each time",
+            ".venv/bin/python run_export.py --from-raw FILE --out DIR --quiet --summary-json S",
+            ".venv/bin/python benchmarks/jobs/baseline_load.py FILE DIR",
+            "benchmarks/work/.venv-dlt/bin/python benchmarks/jobs/dlt_load.py FILE DIR duckdb",
+            "benchmarks/work/.venv-dlt/bin/python benchmarks/jobs/dlt_load.py FILE DIR parquet",
+        ]
+    lines += ["```", ""]
+    lines += _setup_lines(info)
+    return lines
+
+
+def _setup_lines(info: RunInfo) -> list[str]:
+    venv = (
+        "reused" if info.dlt_venv_seconds is None else f"created in {info.dlt_venv_seconds:.0f} s"
+    )
+    data = "cached" if info.data_seconds is None else f"generated in {info.data_seconds:.0f} s"
+    return [
+        f"Whole run: **{info.total_seconds:.0f} s** wall (dlt venv {venv}; data sets {data}, "
+        "in parallel with the venv).",
+        "",
+        "Data sets: `benchmarks/work/data/sessions-N-seed0.jsonl`, one session a line, "
+        "`orjson.dumps(FakeDevin(N, seed=0).session(id))` in list order (the small set is the "
+        "large set's first sessions by index); about 6 KB a session, with the API's schema "
+        "drift (`pr_url`/`pr_state`, unknown fields, nulls). Wall time is measured by run.py "
+        "around each subprocess; CPU is user + system of that process and peak RSS its "
+        "`ru_maxrss`, both from `os.wait4`. Cells show the median and (min–max) of the runs.",
+    ]
+
+
+def extract_section(results: list[ExtractResult], startup: JobResult | None) -> list[str]:
+    lines = [
+        "## 1. Extraction",
+        "",
+        "| case | sessions | C | L | limit | runs | sessions/s (wall) | of limit "
+        "| sessions/s (in run) | exporter CPU s / 1k | fake API CPU s / 1k | peak RSS MiB "
+        "| peak connections |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        c = r.case
+        limit = f"{c.limit:,.0f}/s" if c.limit else "–"
+        lines.append(
+            f"| {c.name} | {c.sessions:,} | {c.concurrency} | {c.latency_ms:g} ms | {limit} "
+            f"| {len(r.jobs)} | {fmt(r.rate)} | {fmt(r.of_limit, 2)} | {fmt(r.in_run_rate)} "
+            f"| {fmt(r.cpu_per_1000, 2)} | {fmt(r.server_cpu_per_1000, 2)} | {fmt(r.peak_rss)} "
+            f"| {fmt(stat(r.peak_connections))} |"
+        )
+    lines += [
+        "",
+        "*limit*: C/L requests a second (one session each), or `--max-rps` when lower. "
+        "*sessions/s (wall)* counts the whole process (interpreter start, imports, Parquet, "
+        "publishing); *in run* divides by the exporter's own `duration_seconds`. "
+        "*peak connections*: most connections the fake API held open at once (sampled from "
+        "/proc/net/tcp every 10 ms), i.e. workers fetching in parallel. --all asks for pages of "
+        "200 sessions (pipeline.client.PAGE_LIMIT): its C/L limit (800 pages/s) is far above "
+        "what either process can parse, so it has no limit column.",
+    ]
+    if startup is not None:
+        lines += [
+            "",
+            f"The exporter's fixed cost, interpreter start and imports (`run_export.py "
+            f"--version`): {startup.wall_s:.2f} s wall, {startup.cpu_s:.2f} s CPU; it is "
+            "part of every wall rate and CPU figure above.",
+        ]
+    return lines + _cpu_budget(results)
+
+
+def _cpu_budget(results: list[ExtractResult]) -> list[str]:
+    """What the CPU measured allows: two processes on the machine's cores, one GIL each."""
+    lines = []
+    for r in results:
+        if r.case.limit and not r.case.max_rps:
+            exporter = r.cpu_per_1000.median / 1000  # CPU seconds a session
+            server = r.server_cpu_per_1000.median / 1000
+            cores = os.cpu_count() or 1
+            lines += [
+                "",
+                f"CPU budget of *{r.case.name}*: at {r.case.limit:,.0f} sessions/s the exporter "
+                f"would need {exporter * r.case.limit:.2f} cores and the fake API "
+                f"{server * r.case.limit:.2f}, on a machine of {cores}. Both together allow at "
+                f"most about {cores / (exporter + server):,.0f} sessions/s; the exporter alone, "
+                f"one process whose Python work holds one GIL, about {1 / exporter:,.0f} "
+                "sessions/s (a little more, as DuckDB and socket waits release the GIL).",
+            ]
+    return lines
+
+
+def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
+    lines = [
+        "## 2. Load from raw",
+        "",
+        "| job | sessions | runs | seconds | sessions/s | CPU s / 1k | peak RSS MiB | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for (tool, sessions), r in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        lines.append(
+            f"| {_tool_name(tool)} | {sessions:,} | {len(r.jobs)} | {fmt(r.seconds, 1)} "
+            f"| {fmt(r.rate)} | {fmt(r.cpu_per_1000, 2)} | {fmt(r.peak_rss)} "
+            f"| {'; '.join(r.notes)} |"
+        )
+    lines += [
+        "",
+        "*ours*: `run_export.py --from-raw` end to end (validate, flatten, batched upserts, "
+        "views, Parquet snapshots, publishing devin.duckdb). *baseline*: orjson, flatten into "
+        "column lists, Arrow, Parquet and DuckDB from Arrow, all in memory, no validation "
+        "(jobs/baseline_load.py). *dlt*: one resource, default nested normalization, "
+        "`write_disposition='merge'`, `primary_key='session_id'` (jobs/dlt_load.py).",
+    ]
+    return lines
+
+
+def _tool_name(tool: str) -> str:
+    return {
+        OURS: "ours (--from-raw)",
+        BASELINE: "bare baseline",
+        DLT_DUCKDB: "dlt → DuckDB",
+        DLT_PARQUET: "dlt → Parquet (filesystem)",
+    }[tool]
+
+
+def _sizes(results: dict) -> list[int]:
+    return sorted({size for _, size in results})
+
+
+def _rate_ratio(results: dict, tool: str, sessions: int) -> Stat | None:
+    """Ours / tool throughput: each of our runs against the tool's median."""
+    other = results.get((tool, sessions))
+    ours = results.get((OURS, sessions))
+    if other is None or ours is None:
+        return None
+    return stat([r / other.rate.median for r in ours.rate.values])
+
+
+def ratio_section(results: dict) -> list[str]:
+    lines = [
+        "### Ratios (taken within this run)",
+        "",
+        "| ratio | sessions | value |",
+        "|---|---:|---:|",
+    ]
+    for size in _sizes(results):
+        if (BASELINE, size) in results and (OURS, size) in results:
+            lines.append(
+                f"| ours / baseline, time | {size:,} | {fmt(time_ratio(results, size), 2)} |"
+            )
+        for tool in (DLT_DUCKDB, DLT_PARQUET):
+            ratio = _rate_ratio(results, tool, size)
+            if ratio is not None:
+                lines.append(
+                    f"| ours / {_tool_name(tool)}, sessions/s | {size:,} | {fmt(ratio, 1)} |"
+                )
+    lines += [
+        "",
+        "Time ratios pair our run and the baseline's of the same repetition (run back to "
+        "back); throughput ratios divide each of our runs by dlt's (dlt runs once: a 20k "
+        "dlt → DuckDB load takes minutes).",
+    ]
+    return lines
+
+
+def verdicts(extract: list[ExtractResult] | None, load: dict | None) -> list[Verdict]:
+    return _extract_verdicts(extract) + _load_verdicts(load) + _memory_verdicts(load)
+
+
+def _extract_verdicts(extract: list[ExtractResult] | None) -> list[Verdict]:
+    by_id = next((r for r in extract or [] if r.case.mode == "ids" and not r.case.max_rps), None)
+    listing = next((r for r in extract or [] if r.case.mode == "all"), None)
+    out = []
+    if by_id is None:
+        out.append(Verdict("extraction by id, C=16, L=20 ms ≥ 0.9 × 800/s", "–", None))
+    else:
+        c, share = by_id.case, by_id.of_limit
+        out.append(
+            Verdict(
+                f"extraction by id, C={c.concurrency}, L={c.latency_ms:g} ms, "
+                f"{c.sessions:,} sessions ≥ {EXTRACT_TARGET} × {c.limit:,.0f}/s",
+                f"{by_id.rate.median:,.0f}/s = {share.median:.2f} × limit "
+                f"(in run: {by_id.in_run_rate.median:,.0f}/s)",
+                share.median >= EXTRACT_TARGET,
+            )
+        )
+    if listing is None:
+        out.append(Verdict("--all: pages of 200 fetched concurrently", "–", None))
+    else:
+        peak = stat(listing.peak_connections).median
+        wanted = min(listing.case.concurrency, listing.case.pages - 1)
+        out.append(
+            Verdict(
+                "--all: pages of 200 fetched concurrently",
+                f"page size {PAGE_LIMIT}, at most {peak:.0f} connections open at once for "
+                f"{listing.case.pages} pages; {listing.rate.median:,.0f} sessions/s",
+                PAGE_LIMIT == 200 and peak >= wanted,
+            )
+        )
+    return out
+
+
+def _load_verdicts(load: dict | None) -> list[Verdict]:
+    sizes = _sizes(load or {})
+    out = []
+    small = sizes[0] if sizes else None
+    ratio = _rate_ratio(load, DLT_DUCKDB, small) if load and small else None
+    out.append(
+        Verdict(
+            f"load --from-raw ≥ {DLT_TARGET:g} × dlt → DuckDB throughput"
+            + (f" at {small:,}" if small else ""),
+            f"{ratio.median:.1f} ×" if ratio else "–",
+            ratio.median >= DLT_TARGET if ratio else None,
+        )
+    )
+    for size in sizes:
+        if (BASELINE, size) not in load or (OURS, size) not in load:
+            continue
+        r = time_ratio(load, size)
+        out.append(
+            Verdict(
+                f"load --from-raw within {BASELINE_TARGET:g} × the baseline's time at {size:,}",
+                f"{r.median:.2f} ×",
+                r.median <= BASELINE_TARGET,
+            )
+        )
+    return out
+
+
+def _memory_verdicts(load: dict | None) -> list[Verdict]:
+    sizes = [s for s in _sizes(load or {}) if (OURS, s) in load]
+    if len(sizes) < 2:
+        return [Verdict("peak RSS at the large size ≤ 1.3 × at the small, < 500 MiB", "–", None)]
+    small, large = load[(OURS, sizes[0])].peak_rss.median, load[(OURS, sizes[-1])].peak_rss.median
+    return [
+        Verdict(
+            f"peak RSS at {sizes[-1]:,} ≤ {RSS_GROWTH_TARGET} × at {sizes[0]:,}",
+            f"{large:.0f} / {small:.0f} MiB = {large / small:.2f} ×",
+            large / small <= RSS_GROWTH_TARGET,
+        ),
+        Verdict(
+            f"peak RSS at {sizes[-1]:,} < {RSS_LIMIT_MIB:g} MiB",
+            f"{large:.0f} MiB",
+            large < RSS_LIMIT_MIB,
+        ),
+    ]
+
+
+def memory_section(load: dict) -> list[str]:
+    lines = ["## 3. Memory (peak RSS of the load process, MiB)", ""]
+    tools = sorted({tool for tool, _ in load}, key=[OURS, BASELINE, DLT_DUCKDB, DLT_PARQUET].index)
+    sizes = _sizes(load)
+    lines.append("| job | " + " | ".join(f"{s:,}" for s in sizes) + " | large / small |")
+    lines.append("|---|" + "---:|" * (len(sizes) + 1))
+    for tool in tools:
+        cells = [fmt(load[(tool, s)].peak_rss) if (tool, s) in load else "–" for s in sizes]
+        growth = _growth(load, tool, sizes)
+        lines.append(f"| {_tool_name(tool)} | " + " | ".join(cells) + f" | {growth} |")
+    return lines
+
+
+def _growth(load: dict, tool: str, sizes: list[int]) -> str:
+    if len(sizes) < 2 or any((tool, s) not in load for s in sizes):
+        return "–"
+    large, small = load[(tool, sizes[-1])].peak_rss.median, load[(tool, sizes[0])].peak_rss.median
+    return f"{large / small:.2f}"
+
+
+def targets_section(items: list[Verdict]) -> list[str]:
+    lines = ["## Targets", "", "| target | measured | result |", "|---|---|---|"]
+    lines += [f"| {v.target} | {v.measured} | {v.label} |" for v in items]
+    return lines
+
+
+def profile_section() -> list[str]:
+    return [
+        "## Profile",
+        "",
+        "_To be filled in by the lead from `.venv/bin/python benchmarks/profile_load.py` "
+        "(cProfile of the 20k --from-raw load, top 25 by cumulative time)._",
+    ]
+
+
+def render(
+    info: RunInfo,
+    extract: list[ExtractResult] | None,
+    load: dict | None,
+    reps_note: str,
+    startup: JobResult | None = None,
+) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `benchmarks/run.py` on {info.started.astimezone(UTC):%Y-%m-%d %H:%M} UTC. "
+        + reps_note,
+        "",
+    ]
+    lines += targets_section(verdicts(extract, load)) + [""]
+    lines += machine_section(info) + [""]
+    lines += commands_section(info, extract is not None, load is not None) + [""]
+    if extract is not None:
+        lines += extract_section(extract, startup) + [""]
+    if load is not None:
+        lines += load_section(load) + [""] + ratio_section(load) + [""]
+        lines += memory_section(load) + [""]
+    lines += profile_section()
+    return "\n".join(lines) + "\n"

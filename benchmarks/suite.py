@@ -1,0 +1,90 @@
+"""The benchmark run: set up (dlt venv, data sets), extract, load, write RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import dlt_env
+from benchmarks.common import BENCH_DIR, WORK
+from benchmarks.datasets import dataset_path, ensure_datasets
+from benchmarks.extract import run_extract, startup_cost
+from benchmarks.load import LoadPlan, load_plan, run_load
+from benchmarks.report import RunInfo, render
+
+RESULTS = BENCH_DIR / "RESULTS.md"
+QUICK_RESULTS = WORK / "RESULTS-quick.md"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="benchmarks/run.py", description="Benchmark extraction and loading; write RESULTS.md."
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes, one run each (smoke test)")
+    p.add_argument("--only", choices=("extract", "load"), help="run one benchmark only")
+    p.add_argument("--skip-dlt", action="store_true", help="leave out the dlt comparisons")
+    p.add_argument(
+        "--output",
+        type=Path,
+        help=f"where to write the report (default: {RESULTS.relative_to(BENCH_DIR.parent)}; "
+        f"with --quick: {QUICK_RESULTS.relative_to(BENCH_DIR.parent)})",
+    )
+    return p.parse_args(argv)
+
+
+def _setup(plan: LoadPlan | None) -> tuple[dlt_env.Setup | None, float | None]:
+    """Start the dlt venv in the background, generate missing data sets meanwhile."""
+    setup = None
+    if plan is not None and plan.dlt:
+        setup = dlt_env.Setup(WORK / "logs" / "dlt-venv.log")
+        setup.start()
+    data_seconds = None
+    if plan is not None and not all(dataset_path(n).exists() for n in plan.reps):
+        start = time.perf_counter()
+        ensure_datasets(list(plan.reps))
+        data_seconds = time.perf_counter() - start
+    return setup, data_seconds
+
+
+def _reps_note(quick: bool) -> str:
+    if quick:
+        return "A --quick smoke test: small sizes, one run of each job; not for the targets."
+    return (
+        "Fast jobs run 3 times; the 100k loads twice and each dlt job once, to keep the whole "
+        "run (dlt venv and data sets included) under 10 minutes on this 2-core machine."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    started, clock, load_before = datetime.now(UTC), time.perf_counter(), os.getloadavg()
+    plan = load_plan(args.quick, args.skip_dlt) if args.only != "extract" else None
+    setup, data_seconds = _setup(plan)
+    venv_seconds = setup.wait() if setup else None
+    reps = 1 if args.quick else 3
+    extract, startup = None, None
+    if args.only != "load":
+        startup = startup_cost()
+        extract = run_extract(args.quick, reps)
+    load = None
+    if plan is not None:
+        load = run_load(plan, {n: dataset_path(n) for n in plan.reps})
+    info = RunInfo(
+        started=started,
+        argv=sys.argv[1:] if argv is None else argv,
+        total_seconds=time.perf_counter() - clock,
+        dlt_venv_seconds=venv_seconds,
+        dlt_version=dlt_env.dlt_version() if setup else None,
+        data_seconds=data_seconds,
+        load_before=load_before,
+        load_after=os.getloadavg(),
+    )
+    output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(info, extract, load, _reps_note(args.quick), startup))
+    print(f"wrote {output} ({info.total_seconds:.0f} s in all)")
+    return 0
