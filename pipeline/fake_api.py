@@ -687,6 +687,11 @@ def _validation_error(where: str, name: str, msg: str, kind: str) -> dict[str, A
     return {"loc": [where, name], "msg": msg, "type": kind}
 
 
+def _bad_session_id() -> dict[str, Any]:
+    msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
+    return {"detail": [_validation_error("path", "session_id", msg, "string_pattern_mismatch")]}
+
+
 def _parse_page(query: dict[str, str]) -> tuple[int, int, dict[str, datetime], list[dict]]:
     """Returns skip, limit, filters and the validation errors of a list request's query."""
     errors, numbers = [], {}
@@ -790,9 +795,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "404":
             self._send(log, 404, _json({"detail": "Session not found"}))
         elif fault == "422":
-            msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
-            error = _validation_error("path", "session_id", msg, "string_pattern_mismatch")
-            self._send(log, 422, _json({"detail": [error]}))
+            self._send(log, 422, _json(_bad_session_id()))
         elif (
             fault is None
             and route == "detail"
@@ -814,9 +817,7 @@ class _Handler(BaseHTTPRequestHandler):
         devin = self.server.app.devin
         if route == "detail":
             if not SESSION_ID.fullmatch(session_id or ""):
-                msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
-                error = _validation_error("path", "session_id", msg, "string_pattern_mismatch")
-                return 422, {"detail": [error]}
+                return 422, _bad_session_id()
             session = devin.session(session_id or "")
             return (200, session) if session else (404, {"detail": "Session not found"})
         if route == "list":
