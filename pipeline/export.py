@@ -271,6 +271,16 @@ def _run(settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: fl
         summary.paths += raw.written()
     reporter.progress(summary.exported, summary.failed, force=True)
     reporter.finish()
+    reporter.event(
+        "run_finished",
+        f"run {run.run_id}: {summary.status}",
+        run_id=run.run_id,
+        status=summary.status,
+        exported=summary.exported,
+        failed=summary.failed,
+        errors_by_kind=summary.errors_by_kind,
+        duration_seconds=round(summary.duration_seconds, 3),
+    )
     return summary
 
 

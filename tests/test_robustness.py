@@ -196,6 +196,10 @@ def test_json_logs_are_one_object_a_line(server, out):
     assert {"time", "level", "event"} <= set(records[0])
     failed = [r for r in records if r["event"] == "session_failed"]
     assert [(r["kind"], r["http_status"]) for r in failed] == [("not_found", 404)]
+    finished = records[-1]
+    assert finished["event"] == "run_finished"
+    assert (finished["status"], finished["exported"], finished["failed"]) == ("partial", 2, 1)
+    assert finished["errors_by_kind"] == {"not_found": 1}
 
 
 def test_sessions_stream_through_in_batches(server, out):
