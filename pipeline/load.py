@@ -21,12 +21,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import StorageError
+from pipeline.errors import FatalError, StorageError
 from pipeline.flatten import Rows
 from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, EXPORT_RUNS, TABLES, Table
 
 VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
 STATE_DIR = ".devin-export"
+# How information_schema spells the types of pipeline.schema.
+DUCKDB_TYPE_NAMES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 
 
 @dataclass
@@ -131,8 +133,28 @@ class Warehouse:
             self.con.execute("SET memory_limit = '128MB'")
             for table in TABLES:
                 self.con.execute(table.ddl())
+            self._check_schema()
             stored = self.con.execute("SELECT session_id FROM sessions").fetchall()
             self._stored_ids = {row[0] for row in stored}
+
+    def _check_schema(self) -> None:
+        """Refuse a working copy whose tables differ from pipeline.schema (an older version's)."""
+        rows = self.db.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        found: dict[str, list[tuple[str, str]]] = {}
+        for table_name, column, data_type in rows:
+            found.setdefault(table_name, []).append((column, data_type))
+        for table in TABLES:
+            expected = [(c.name, DUCKDB_TYPE_NAMES.get(c.type, c.type)) for c in table.columns]
+            if found.get(table.name) != expected:
+                self.close()
+                raise FatalError(
+                    f"{self.work_path} holds table {table.name} with other columns than this "
+                    f"version writes: rebuild it with `rm -rf {self.state_dir}` and "
+                    f"`devin-export --from-raw {self.out_dir / 'raw'} --out {self.out_dir}`"
+                )
 
     def close(self) -> None:
         if self.con is not None:

@@ -248,3 +248,13 @@ def test_storage_error_exits_3(server, tmp_path):
     result = run_cli(server.devin.ids()[0], "--out", str(blocked), "--api-url", server.url)
     assert result.code == 3
     assert "Traceback" not in result.stderr
+
+
+def test_a_working_copy_from_another_version_is_refused_with_the_way_out(server, out):
+    assert run_cli(server.devin.ids()[0], "--out", str(out), "--api-url", server.url).code == 0
+    with duckdb.connect(str(out / STATE_DIR / "work.duckdb")) as con:
+        con.execute("alter table sessions drop column extra")
+    result = run_cli(server.devin.ids()[0], "--out", str(out), "--api-url", server.url)
+    assert result.code == 3
+    assert "--from-raw" in result.stderr and "sessions" in result.stderr
+    assert "Traceback" not in result.stderr
