@@ -188,6 +188,7 @@ class _Run:
     def flush(self) -> None:
         """Hand the batch to the writer thread and start a new one."""
         batch, self.batch = self.batch, Batch()
+        batch.prepare()  # the writer thread, not this one, is the critical path of a load
         chunk = self.raw.take() if self.raw else None
         self.writer.submit(lambda: self._write(batch, chunk))
 

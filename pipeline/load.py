@@ -37,6 +37,7 @@ class Batch:
 
     sessions: dict[str, Rows] = field(default_factory=dict)
     errors: dict[str, tuple] = field(default_factory=dict)
+    arrow: dict[str, pa.Table] = field(default_factory=dict)
 
     def add(self, session_id: str, rows: Rows) -> None:
         self.sessions.pop(session_id, None)
@@ -49,8 +50,15 @@ class Batch:
         return len(self.sessions) + len(self.errors)
 
     def table(self, table: Table) -> pa.Table:
-        rows = [row for rows in self.sessions.values() for row in rows[table.name]]
-        return to_arrow(table, rows)
+        if table.name not in self.arrow:
+            rows = [row for rows in self.sessions.values() for row in rows[table.name]]
+            self.arrow[table.name] = to_arrow(table, rows)
+        return self.arrow[table.name]
+
+    def prepare(self) -> None:
+        """Convert the rows to Arrow now, on this thread, so the writer only runs DuckDB."""
+        for table in DATA_TABLES:
+            self.table(table)
 
 
 def to_arrow(table: Table, rows: list[tuple]) -> pa.Table:
@@ -196,6 +204,7 @@ class Warehouse:
         self._stored_ids.update(batch.sessions)
         batch.sessions.clear()
         batch.errors.clear()
+        batch.arrow.clear()
 
     def _insert(self, table: Table, data: pa.Table) -> None:
         if data.num_rows:
