@@ -8,6 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -292,8 +293,7 @@ def _print(text: str) -> None:
 
 
 def _with_demo_server(settings: Settings, sessions: int, stack: ExitStack) -> Settings:
-    from dataclasses import replace
-
+    # Imported here: a real export has no use for the fake API's code.
     from pipeline.fake_api import FakeApiServer, FakeDevin
 
     server = stack.enter_context(FakeApiServer(FakeDevin(sessions=sessions, seed=0)).start())

@@ -84,16 +84,16 @@ class SerialWriter:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            if self._error is None:  # after a failure, later writes are dropped, not reordered
+            if self._error is None:  # after a failure, every later write is dropped
                 try:
                     job()
                 except BaseException as err:  # noqa: BLE001 - re-raised on the submitting thread
                     self._error = err
 
     def _raise(self) -> None:
+        # Kept, not cleared: a batch must never be committed after an earlier one failed.
         if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+            raise self._error
 
     def submit(self, job: Callable[[], None]) -> None:
         self._raise()
@@ -220,8 +220,8 @@ class Warehouse:
         self.db.execute(
             f"DELETE FROM {table.name} t WHERE EXISTS (SELECT 1 FROM upsert_rows u WHERE {match})"
         )
-        self.db.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM upsert_rows")
         self.db.unregister("upsert_rows")
+        self._insert(table, data)
 
     def record_run(self, row: tuple) -> None:
         with storage_errors(str(self.work_path)):

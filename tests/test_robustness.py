@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from pipeline.client import TokenBucket
 from pipeline.errors import StorageError
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
-from pipeline.load import STATE_DIR, storage_errors
+from pipeline.load import STATE_DIR, SerialWriter, storage_errors
 from tests.conftest import KEY, run_cli, scalar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,3 +259,22 @@ def test_a_working_copy_from_another_version_is_refused_with_the_way_out(server,
     assert result.code == 3
     assert "--from-raw" in result.stderr and "sessions" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_after_a_failed_write_no_later_batch_is_committed():
+    done: list[int] = []
+    second_queued = threading.Event()
+
+    def fail() -> None:
+        second_queued.wait(5)  # fail only once the next batch waits behind this one
+        raise StorageError("cannot write: No space left on device")
+
+    writer = SerialWriter()
+    writer.submit(fail)
+    writer.submit(lambda: done.append(1))
+    second_queued.set()
+    with pytest.raises(StorageError):
+        writer.close()
+    assert done == []
+    with pytest.raises(StorageError):
+        writer.submit(lambda: done.append(2))
