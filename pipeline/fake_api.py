@@ -18,6 +18,7 @@ import random
 import re
 import socket
 import threading
+import time
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -1000,7 +1001,10 @@ def _serve_forever(args: argparse.Namespace, faults: Faults) -> None:
     keys = "only the --key given" if args.key else "any Bearer key"
     print(f"Fake Devin API on {server.url} ({len(devin)} sessions; {keys} works)", flush=True)
     with server:
-        threading.Event().wait()
+        # Woken twice a second: the kernel may hand Ctrl-C to any thread, and only the main
+        # thread raises KeyboardInterrupt, which an endless wait would never get to do.
+        while True:
+            time.sleep(0.5)
 
 
 def _parser() -> argparse.ArgumentParser:

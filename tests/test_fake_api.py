@@ -559,6 +559,8 @@ def test_command_line_serves_until_interrupted():
     with subprocess.Popen(
         command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
+        watchdog = threading.Timer(30, process.kill)  # a stuck server fails the test, not hangs it
+        watchdog.start()
         try:
             line = process.stdout.readline()
             url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
@@ -566,7 +568,8 @@ def test_command_line_serves_until_interrupted():
             assert response.json()["total"] == 20
         finally:
             process.send_signal(signal.SIGINT)
-            _, stderr = process.communicate(timeout=10)
+            _, stderr = process.communicate()
+            watchdog.cancel()
     assert "any Bearer key" in line
     assert process.returncode == 0 and "Traceback" not in stderr
 
