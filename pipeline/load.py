@@ -27,6 +27,7 @@ from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, EXPORT_RUNS, TABLES, Tab
 
 VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
 STATE_DIR = ".devin-export"
+ROW_GROUP_ROWS = 16_384
 # How information_schema spells the types of pipeline.schema.
 DUCKDB_TYPE_NAMES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 
@@ -133,7 +134,13 @@ class Warehouse:
     def open(self) -> None:
         with storage_errors(str(self.work_path)):
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(str(self.work_path))
+            self.con = duckdb.connect()
+            # Attached rather than opened, to set its row group size: a checkpoint rewrites
+            # each table's last, partly filled row group, and at DuckDB's default of 122,880
+            # rows that is the whole sessions table of most enterprises, at every checkpoint.
+            path = str(self.work_path).replace("'", "''")
+            self.con.execute(f"ATTACH '{path}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+            self.con.execute("USE warehouse")
             self.con.execute("SET TimeZone = 'UTC'")
             # Checkpoints rewrite the table's last, partly filled row group; fewer of them cut
             # the load time by a quarter, at the price of a WAL of at most this size.
@@ -149,7 +156,8 @@ class Warehouse:
         """Refuse a working copy whose tables differ from pipeline.schema (an older version's)."""
         rows = self.db.execute(
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+            "WHERE table_catalog = current_database() AND table_schema = 'main' "
+            "ORDER BY table_name, ordinal_position"
         ).fetchall()
         found: dict[str, list[tuple[str, str]]] = {}
         for table_name, column, data_type in rows:
