@@ -232,6 +232,7 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
         "rows": summary.rows,
         "duration_seconds": round(summary.duration_seconds, 3),
         "sessions_per_second": round(summary.sessions_per_second, 1),
+        "fetch_seconds": round(summary.fetch_seconds, 3),
         "watermark": summary.watermark.isoformat() if summary.watermark else None,
         "paths": [str(p) for p in summary.paths],
     }

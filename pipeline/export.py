@@ -55,6 +55,7 @@ class Summary:
     exported: int = 0
     failed: int = 0
     duration_seconds: float = 0.0
+    fetch_seconds: float = 0.0  # first request to last answer handled; 0 for --from-raw
     rows: dict[str, int] = field(default_factory=dict)
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     watermark: datetime | None = None
@@ -251,7 +252,9 @@ def _run(settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: fl
                 modes.append("from-raw")
                 run.consume(read_raw(settings.from_raw))
             else:
+                fetching = time.monotonic()
                 watermark = _extract(settings, warehouse, run, modes)
+                summary.fetch_seconds = time.monotonic() - fetching
             run.flush()
         finally:
             run.writer.close()  # every batch handed over is written, even when the run fails

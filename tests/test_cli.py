@@ -218,6 +218,7 @@ def test_summary_json_for_machines(server, out, tmp_path):
     assert record["status"] == "ok"
     assert record["sessions_exported"] == 2
     assert record["rows"]["sessions"] == 2
+    assert 0 < record["fetch_seconds"] <= record["duration_seconds"]
     assert str(out / "devin.duckdb") in record["paths"]
 
 
