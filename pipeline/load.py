@@ -129,7 +129,6 @@ class Warehouse:
         self.published_path = out_dir / "devin.duckdb"
         self.parquet_dir = out_dir / "parquet"
         self.con: duckdb.DuckDBPyConnection | None = None
-        self._stored_ids: set[str] = set()
 
     def open(self) -> None:
         with storage_errors(str(self.work_path)):
@@ -149,8 +148,6 @@ class Warehouse:
             for table in TABLES:
                 self.con.execute(table.ddl())
             self._check_schema()
-            stored = self.con.execute("SELECT session_id FROM sessions").fetchall()
-            self._stored_ids = {row[0] for row in stored}
 
     def _check_schema(self) -> None:
         """Refuse a working copy whose tables differ from pipeline.schema (an older version's)."""
@@ -192,15 +189,7 @@ class Warehouse:
         with storage_errors(str(self.work_path)):
             con.execute("BEGIN")
             try:
-                replaced = [sid for sid in batch.sessions if sid in self._stored_ids]
-                if replaced:
-                    con.register("replaced_ids", pa.table({"session_id": replaced}))
-                    for table in DATA_TABLES:
-                        con.execute(
-                            f"DELETE FROM {table.name} WHERE session_id IN "
-                            "(SELECT session_id FROM replaced_ids)"
-                        )
-                    con.unregister("replaced_ids")
+                self._delete_stored(list(batch.sessions))
                 for table in DATA_TABLES:
                     self._insert(table, batch.table(table))
                 if batch.errors:
@@ -209,10 +198,28 @@ class Warehouse:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        self._stored_ids.update(batch.sessions)
         batch.sessions.clear()
         batch.errors.clear()
         batch.arrow.clear()
+
+    def _delete_stored(self, session_ids: list[str]) -> None:
+        """Delete the stored rows of these sessions, if any, from every data table."""
+        # Asked of the sessions table per batch rather than kept in a set of every id, so
+        # memory stays flat however large the enterprise; a first load deletes nothing.
+        self.db.register("batch_ids", pa.table({"session_id": session_ids}))
+        try:
+            stored = self.db.execute(
+                "SELECT 1 FROM sessions WHERE session_id IN (SELECT session_id FROM batch_ids) "
+                "LIMIT 1"
+            ).fetchall()
+            if stored:
+                for table in DATA_TABLES:
+                    self.db.execute(
+                        f"DELETE FROM {table.name} WHERE session_id IN "
+                        "(SELECT session_id FROM batch_ids)"
+                    )
+        finally:
+            self.db.unregister("batch_ids")
 
     def _insert(self, table: Table, data: pa.Table) -> None:
         if data.num_rows:
