@@ -189,7 +189,8 @@ class Warehouse:
         with storage_errors(str(self.work_path)):
             con.execute("BEGIN")
             try:
-                self._delete_stored(list(batch.sessions))
+                if batch.sessions:
+                    self._delete_stored(list(batch.sessions))
                 for table in DATA_TABLES:
                     self._insert(table, batch.table(table))
                 if batch.errors:
@@ -206,7 +207,7 @@ class Warehouse:
         """Delete the stored rows of these sessions, if any, from every data table."""
         # Asked of the sessions table per batch rather than kept in a set of every id, so
         # memory stays flat however large the enterprise; a first load deletes nothing.
-        self.db.register("batch_ids", pa.table({"session_id": session_ids}))
+        self.db.register("batch_ids", pa.table({"session_id": pa.array(session_ids, pa.string())}))
         try:
             stored = self.db.execute(
                 "SELECT 1 FROM sessions WHERE session_id IN (SELECT session_id FROM batch_ids) "

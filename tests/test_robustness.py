@@ -18,7 +18,7 @@ import pytest
 from pipeline.client import TokenBucket
 from pipeline.errors import StorageError
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
-from pipeline.load import STATE_DIR, SerialWriter, storage_errors
+from pipeline.load import ROW_GROUP_ROWS, STATE_DIR, SerialWriter, Warehouse, storage_errors
 from tests.conftest import KEY, run_cli, scalar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,3 +278,21 @@ def test_after_a_failed_write_no_later_batch_is_committed():
     assert done == []
     with pytest.raises(StorageError):
         writer.submit(lambda: done.append(2))
+
+
+def test_checkpoints_keep_row_groups_small_so_they_rewrite_little(tmp_path):
+    # DuckDB's default row group (122,880 rows) would hold a whole table's sessions, rewritten at
+    # every checkpoint; the work copy is attached with ROW_GROUP_SIZE at every open.
+    for run in (1, 2):
+        warehouse = Warehouse(tmp_path)
+        warehouse.open()
+        warehouse.db.execute(
+            "INSERT INTO session_tags SELECT 'devin-' || range, 0, 'tag' FROM range(40000)"
+        )
+        warehouse.db.execute("CHECKPOINT")
+        sizes = warehouse.db.execute(
+            "SELECT max(count) FROM pragma_storage_info('session_tags') GROUP BY row_group_id"
+        ).fetchall()
+        warehouse.close()
+        assert len(sizes) >= run * 40000 // ROW_GROUP_ROWS
+        assert max(size for (size,) in sizes) <= ROW_GROUP_ROWS
