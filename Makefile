@@ -22,7 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy pipeline
+	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy pipeline benchmarks
 
 clean:
 	rm -rf $(VENV) data/devin.duckdb data/.devin-export data/parquet data/raw

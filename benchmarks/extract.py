@@ -123,8 +123,10 @@ def fake_api(sessions: int, latency_ms: float, log: Path) -> Iterator[FakeApi]:
     """Serve the fake API in its own process; stop it (by its pid) on the way out."""
     # --preload: detail bodies are encoded once at start, so the fake's CPU per request is only
     # the HTTP work (a real API's CPU is not on this machine); pages are still built per request.
-    cmd = [PYTHON, "-m", "pipeline.fake_api", "--port", "0", "--seed", str(SEED), "--preload",
-           "--sessions", str(sessions), "--latency-ms", str(latency_ms)]  # fmt: skip
+    cmd: list[str | Path] = [
+        PYTHON, "-m", "pipeline.fake_api", "--port", "0", "--seed", str(SEED), "--preload",
+        "--sessions", str(sessions), "--latency-ms", str(latency_ms),
+    ]  # fmt: skip
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
@@ -215,7 +217,8 @@ def run_case(case: ExtractCase, reps: int, tag: str) -> ExtractResult:
 def client_alone(case: ExtractCase, url: str, ids_file: Path, work: Path, rep: int) -> float:
     """Sessions/s of pipeline.client by itself, nothing downstream (jobs/fetch_only.py)."""
     result = work / f"client{rep}.json"
-    cmd = [PYTHON, JOBS / "fetch_only.py", url, ids_file, str(case.concurrency), result]
+    script = JOBS / "fetch_only.py"
+    cmd: list[str | Path] = [PYTHON, script, url, ids_file, str(case.concurrency), result]
     run_job(cmd, work / f"client{rep}.log", env={"DEVIN_API_KEY": API_KEY}, cwd=ROOT)
     record = orjson.loads(result.read_bytes())
     return record["sessions"] / record["fetch_seconds"]

@@ -33,7 +33,7 @@ def _profile_threads(profiles: list[cProfile.Profile]) -> None:
         profiles.append(profile)
         profile.runcall(run, thread)
 
-    threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    threading.Thread.run = profiled_run  # type: ignore[method-assign,assignment]
 
 
 def profile_load(data: Path, work: Path) -> tuple[cProfile.Profile, list[cProfile.Profile]]:

@@ -288,17 +288,18 @@ def _extract_verdicts(extract: list[ExtractResult] | None) -> list[Verdict]:
         out.append(Verdict("extraction by id, C=16, L=20 ms ≥ 0.9 × 800/s", "–", None))
     else:
         c, fetching, whole = by_id.case, by_id.fetch_rate.median, by_id.rate.median
+        limit = c.limit or float("nan")  # by id always has one
         client = (
             f"; the client alone {by_id.client_rate.median:,.0f}/s" if by_id.client_rates else ""
         )
         out.append(
             Verdict(
                 f"extraction by id, C={c.concurrency}, L={c.latency_ms:g} ms, "
-                f"{c.sessions:,} sessions ≥ {EXTRACT_TARGET} × {c.limit:,.0f}/s",
-                f"{fetching:,.0f}/s while fetching = {fetching / c.limit:.2f} × limit{client}; "
-                f"whole process {whole:,.0f}/s = {whole / c.limit:.2f} × (start and finish "
+                f"{c.sessions:,} sessions ≥ {EXTRACT_TARGET} × {limit:,.0f}/s",
+                f"{fetching:,.0f}/s while fetching = {fetching / limit:.2f} × limit{client}; "
+                f"whole process {whole:,.0f}/s = {whole / limit:.2f} × (start and finish "
                 f"{by_id.fixed_seconds.median:.1f} s)",
-                fetching / c.limit >= EXTRACT_TARGET,
+                fetching / limit >= EXTRACT_TARGET,
             )
         )
     if listing is None:
@@ -318,7 +319,8 @@ def _extract_verdicts(extract: list[ExtractResult] | None) -> list[Verdict]:
 
 
 def _load_verdicts(load: dict | None) -> list[Verdict]:
-    sizes = _sizes(load or {})
+    load = load or {}
+    sizes = _sizes(load)
     out = []
     small = sizes[0] if sizes else None
     ratio = _rate_ratio(load, DLT_DUCKDB, small) if load and small else None
@@ -345,7 +347,8 @@ def _load_verdicts(load: dict | None) -> list[Verdict]:
 
 
 def _memory_verdicts(load: dict | None) -> list[Verdict]:
-    sizes = [s for s in _sizes(load or {}) if (OURS, s) in load]
+    load = load or {}
+    sizes = [s for s in _sizes(load) if (OURS, s) in load]
     if len(sizes) < 2:
         return [Verdict("peak RSS at the large size ≤ 1.3 × at the small, < 500 MiB", "–", None)]
     small, large = load[(OURS, sizes[0])].peak_rss.median, load[(OURS, sizes[-1])].peak_rss.median

@@ -72,7 +72,7 @@ def add_session(tables: dict[str, Columns], s: dict, run_id: str, now: datetime)
         add_analysis(tables, sid, analysis, prompt)
 
 
-def add_analysis(tables: dict[str, Columns], sid: str, analysis: dict, prompt: dict) -> None:
+def add_analysis(tables: dict[str, Columns], sid: str, analysis: dict, prompt: dict | None) -> None:
     for i, x in enumerate(analysis.get("issues", [])):
         tables["issues"].add(sid, i, x["issue"], x["impact"], x["label"])
     for i, x in enumerate(analysis.get("action_items", [])):
