@@ -25,7 +25,9 @@ from pipeline.errors import FatalError, StorageError
 from pipeline.flatten import Rows
 from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, EXPORT_RUNS, TABLES, Table
 
-VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# sql/views of a checkout (editable install), or the copy a wheel carries inside the package.
+VIEWS_DIRS = (PACKAGE_DIR.parent / "sql" / "views", PACKAGE_DIR / "sql" / "views")
 STATE_DIR = ".devin-export"
 ROW_GROUP_ROWS = 16_384
 # How information_schema spells the types of pipeline.schema.
@@ -247,11 +249,11 @@ class Warehouse:
 
     def last_watermark(self) -> datetime | None:
         """Return the newest updated_at listed by the last successful --all run."""
-        row = self.db.execute(
+        rows = self.db.execute(
             "SELECT max_updated_at FROM export_runs WHERE status = 'ok' "
             "AND max_updated_at IS NOT NULL ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
-        return row[0] if row else None
+        ).fetchall()
+        return rows[0][0] if rows else None
 
     def ids_to_refresh(self, since: datetime) -> list[str]:
         """Return stored sessions still moving, or recent ones still waiting for analysis."""
@@ -263,16 +265,22 @@ class Warehouse:
         return [r[0] for r in rows]
 
     def counts(self) -> dict[str, int]:
+        # fetchall, not fetchone: a result left half-read makes the next relation call refuse.
         return {
-            t.name: self.db.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0]  # type: ignore[index]
+            t.name: self.db.execute(f"SELECT count(*) FROM {t.name}").fetchall()[0][0]
             for t in TABLES
         }
 
     # -- finishing ---------------------------------------------------------------------------
 
-    def create_views(self, views_dir: Path = VIEWS_DIR) -> list[str]:
+    def create_views(self) -> list[str]:
         """Create every sql/views/*.sql; return the view names."""
-        files = sorted(views_dir.glob("*.sql"))
+        files = next((sorted(d.glob("*.sql")) for d in VIEWS_DIRS if d.is_dir()), [])
+        if not files:
+            raise FatalError(
+                f"the view definitions (sql/views/*.sql) are not installed beside {PACKAGE_DIR}: "
+                "reinstall devin-export"
+            )
         for path in files:
             self.db.execute(path.read_text())
         return [p.stem for p in files]

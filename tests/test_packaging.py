@@ -1,0 +1,49 @@
+"""A wheel install works like the editable one: the SQL views travel inside the package."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import FatalError
+from pipeline.load import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_carries_every_view_definition(tmp_path):
+    source = tmp_path / "source"  # built from a copy: the build leaves build/ behind
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for folder in ("pipeline", "sql"):
+        shutil.copytree(
+            ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    views = sorted((ROOT / "sql" / "views").glob("*.sql"))
+    assert views
+    for view in views:
+        assert f"pipeline/sql/views/{view.name}" in names
+
+
+def test_missing_view_definitions_stop_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipeline.load.VIEWS_DIRS", (tmp_path / "nowhere",))
+    warehouse = Warehouse(tmp_path / "out")
+    warehouse.open()
+    try:
+        with pytest.raises(FatalError, match="reinstall devin-export"):
+            warehouse.create_views()
+    finally:
+        warehouse.close()
