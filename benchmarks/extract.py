@@ -10,7 +10,6 @@ import math
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import orjson
 
 from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, fresh_dir
 from benchmarks.datasets import SEED
-from benchmarks.measure import JobResult, Stat, run_job, stat
+from benchmarks.measure import JobResult, Sampler, Stat, run_job, stat
 from pipeline.client import PAGE_LIMIT
 from pipeline.fake_api import FakeDevin
 
@@ -145,7 +144,7 @@ def fake_api(sessions: int, latency_ms: float, log: Path) -> Iterator[FakeApi]:
             proc.wait()
 
 
-class ConnectionSampler:
+class ConnectionSampler(Sampler):
     """Counts, every few ms, the connections the API has open: how many workers fetch at once.
 
     Reads /proc/net/tcp (Linux): rows whose local port is the server's, in state 01
@@ -154,11 +153,9 @@ class ConnectionSampler:
     """
 
     def __init__(self, port: int, interval: float = 0.01) -> None:
+        super().__init__(interval)
         self.port_hex = f":{port:04X}"
-        self.interval = interval
         self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _count(self) -> int:
         clients = set()
@@ -168,17 +165,8 @@ class ConnectionSampler:
                 clients.add(fields[2])
         return len(clients)
 
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, self._count())
-
-    def __enter__(self) -> ConnectionSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        self.peak = max(self.peak, self._count())
 
 
 def export_command(case: ExtractCase, url: str, out: Path, ids_file: Path, summary: Path):

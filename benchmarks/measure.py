@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 MIB = 1024 * 1024
 
@@ -39,8 +41,10 @@ def run_job(
 ) -> JobResult:
     """Run cmd to completion, its output into log; raise JobFailed on an unexpected exit code.
 
-    os.wait4 reaps the child with its own rusage, so CPU and ru_maxrss are the job's alone
-    (ru_maxrss is in KiB on Linux).
+    os.wait4 reaps the child with its own rusage: CPU counts the job and the processes it
+    waited for. ru_maxrss (KiB on Linux) is the largest single process, so a job that runs
+    processes side by side is also sampled, its tree's RSS summed every 20 ms; peak RSS is the
+    larger of the two.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, **(env or {})}
@@ -49,13 +53,69 @@ def run_job(
         proc = subprocess.Popen(
             [str(c) for c in cmd], stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        with TreeRss(proc.pid) as tree:
+            _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = code = os.waitstatus_to_exitcode(status)
     if code not in ok_codes:
         tail = log.read_text(errors="replace")[-2000:]
         raise JobFailed(f"{' '.join(map(str, cmd))} exited {code}; log {log}:\n{tail}")
-    return JobResult(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss * 1024 / MIB, code)
+    peak = max(usage.ru_maxrss * 1024, tree.peak_bytes) / MIB
+    return JobResult(wall, usage.ru_utime, usage.ru_stime, peak, code)
+
+
+class Sampler:
+    """Calls sample() every interval seconds on a thread of its own, inside a with block."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class TreeRss(Sampler):
+    """The peak of the summed RSS of a process and all its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        super().__init__(interval)
+        self.pid = pid
+        self.peak_bytes = 0
+
+    def _tree(self) -> list[int]:
+        pids, i = [self.pid], 0
+        while i < len(pids):
+            for task in Path(f"/proc/{pids[i]}/task").glob("*/children"):
+                pids += [int(p) for p in task.read_text().split()]
+            i += 1
+        return pids
+
+    def _rss(self, pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def sample(self) -> None:
+        try:
+            total = sum(self._rss(pid) for pid in self._tree())
+        except (OSError, ValueError):
+            return  # a process came or went while read: take the next sample
+        self.peak_bytes = max(self.peak_bytes, total)
 
 
 @dataclass(frozen=True)

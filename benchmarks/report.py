@@ -131,8 +131,10 @@ def _setup_lines(info: RunInfo) -> list[str]:
         "`orjson.dumps(FakeDevin(N, seed=0).session(id))` in list order (the small set is the "
         "large set's first sessions by index); about 6 KB a session, with the API's schema "
         "drift (`pr_url`/`pr_state`, unknown fields, nulls). Wall time is measured by run.py "
-        "around each subprocess; CPU is user + system of that process and peak RSS its "
-        "`ru_maxrss`, both from `os.wait4`. Cells show the median and (min–max) of the runs.",
+        "around each subprocess; CPU is user + system of that process and of the processes it "
+        "waited for (`os.wait4`); peak RSS the larger of its `ru_maxrss` and the RSS of its "
+        "whole process tree summed every 20 ms (a rebuild reads in a child process). Cells show "
+        "the median and (min–max) of the runs.",
     ]
 
 
