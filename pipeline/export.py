@@ -24,7 +24,8 @@ from pipeline.load import STATE_DIR, Batch, SerialWriter, Warehouse, storage_err
 from pipeline.lock import OutputLock
 from pipeline.models import SessionDetail
 from pipeline.progress import Reporter
-from pipeline.raw import RawChunk, RawWriter, parse_saved, read_raw
+from pipeline.raw import RawChunk, RawWriter, parse_saved, raw_files
+from pipeline.raw_process import ReadJob, read_in_child
 
 LATE_ANALYSIS_WINDOW = timedelta(days=7)
 
@@ -99,6 +100,7 @@ class _Run:
         raw: RawWriter | None,
         run_id: str,
         started: datetime,
+        writer: SerialWriter | None = None,
     ) -> None:
         self.settings = settings
         self.warehouse = warehouse
@@ -107,7 +109,7 @@ class _Run:
         self.run_id = run_id
         self.started = started
         self.batch = Batch()
-        self.writer = SerialWriter()
+        self.writer = writer if writer is not None else SerialWriter()
         self.exported: set[str] = set()
         self.failed: dict[str, str] = {}
         self.max_updated_at: datetime | None = None
@@ -250,7 +252,8 @@ def _run(settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: fl
         try:
             if settings.from_raw:
                 modes.append("from-raw")
-                run.consume(read_raw(settings.from_raw))
+                job = ReadJob(raw_files(settings.from_raw), run_id, started, settings.batch_size)
+                run.exported, run.failed = read_in_child(job, warehouse, reporter)
             else:
                 fetching = time.monotonic()
                 watermark = _extract(settings, warehouse, run, modes)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 
 from pipeline.client import TokenBucket
@@ -309,3 +310,33 @@ def test_snapshots_can_follow_any_read_of_the_warehouse(tmp_path):
         assert len(warehouse.write_parquet()) == 9
     finally:
         warehouse.close()
+
+
+def processes_marked(mark: bytes) -> list[bytes]:
+    """Command lines of the live processes whose environment holds mark."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and mark in (proc / "environ").read_bytes():
+                found.append((proc / "cmdline").read_bytes())
+        except OSError:
+            continue  # gone while looking, or not ours to read
+    return found
+
+
+def test_a_killed_rebuild_leaves_no_reading_process_behind(tmp_path):
+    devin = FakeDevin(sessions=3000, seed=4)
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(b"\n".join(orjson.dumps(devin.session(sid)) for sid in devin.ids()) + b"\n")
+    mark = f"devin-export-test-{os.getpid()}-{time.monotonic_ns()}".encode()
+    env = {**os.environ, "DEVIN_EXPORT_TEST_MARK": mark.decode()}
+    command = [sys.executable, str(ROOT / "run_export.py"), "--from-raw", str(raw),
+               "--out", str(tmp_path / "out"), "--batch-size", "100", "--quiet"]  # fmt: skip
+    victim = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    # Killed once its reading process runs: the reader must notice and stop by itself.
+    wait_for(lambda: any(b"multiprocessing" in c for c in processes_marked(mark)))
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    wait_for(lambda: not processes_marked(mark), timeout=10)
