@@ -43,8 +43,8 @@ def run_job(
 
     os.wait4 reaps the child with its own rusage: CPU counts the job and the processes it
     waited for. ru_maxrss (KiB on Linux) is the largest single process, so a job that runs
-    processes side by side is also sampled, its tree's RSS summed every 20 ms; peak RSS is the
-    larger of the two.
+    processes side by side is also sampled, its tree's PSS summed every 20 ms; peak memory is
+    the larger of the two.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, **(env or {})}
@@ -89,7 +89,11 @@ class Sampler:
 
 
 class TreeRss(Sampler):
-    """The peak of the summed RSS of a process and all its descendants (Linux /proc)."""
+    """The peak memory of a process and all its descendants (Linux /proc), summed as PSS.
+
+    PSS splits a page that several processes map among them, so two processes that each map
+    pyarrow's and DuckDB's libraries count those pages once, where summing RSS counted them twice.
+    """
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
         super().__init__(interval)
@@ -104,15 +108,15 @@ class TreeRss(Sampler):
             i += 1
         return pids
 
-    def _rss(self, pid: int) -> int:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+    def _pss(self, pid: int) -> int:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024
         return 0
 
     def sample(self) -> None:
         try:
-            total = sum(self._rss(pid) for pid in self._tree())
+            total = sum(self._pss(pid) for pid in self._tree())
         except (OSError, ValueError):
             return  # a process came or went while read: take the next sample
         self.peak_bytes = max(self.peak_bytes, total)

@@ -132,9 +132,10 @@ def _setup_lines(info: RunInfo) -> list[str]:
         "large set's first sessions by index); about 6 KB a session, with the API's schema "
         "drift (`pr_url`/`pr_state`, unknown fields, nulls). Wall time is measured by run.py "
         "around each subprocess; CPU is user + system of that process and of the processes it "
-        "waited for (`os.wait4`); peak RSS the larger of its `ru_maxrss` and the RSS of its "
-        "whole process tree summed every 20 ms (a rebuild reads in a child process). Cells show "
-        "the median and (min–max) of the runs.",
+        "waited for (`os.wait4`); peak RSS the larger of its `ru_maxrss` and the PSS of its "
+        "whole process tree summed every 20 ms (a rebuild reads in a child process; PSS counts "
+        "the libraries both processes map once). Cells show the median and (min–max) of the "
+        "runs.",
     ]
 
 
