@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from pipeline.errors import FatalError
 from pipeline.load import Batch, Warehouse
@@ -82,9 +81,11 @@ def _read(conn: Connection, job: ReadJob) -> None:
         conn.close()
 
 
-def read_in_child(job: ReadJob, warehouse: Warehouse, reporter: Reporter) -> tuple[Any, Any]:
-    """Read job's raw files in a child process, writing each batch here; return the child's
-    exported ids and failed sessions."""
+def read_in_child(
+    job: ReadJob, warehouse: Warehouse, reporter: Reporter
+) -> tuple[set[str], dict[str, str]]:
+    """Read job's raw files in a child process, writing each batch here; return the ids the
+    child exported and the sessions that failed, with their kind of failure."""
     context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_read, args=(send, job), name="devin-export-reader")
