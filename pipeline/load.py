@@ -136,15 +136,14 @@ class Warehouse:
         with storage_errors(str(self.work_path)):
             self.state_dir.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect()
-            # Attached rather than opened, to set its row group size: a checkpoint rewrites
-            # each table's last, partly filled row group, and at DuckDB's default of 122,880
-            # rows that is the whole sessions table of most enterprises, at every checkpoint.
+            # A checkpoint rewrites each table's last, partly filled row group. At DuckDB's
+            # default of 122,880 rows that is the whole sessions table of most enterprises, so
+            # the file is attached (not opened) to set a smaller row group size, and checkpoints
+            # are spaced out, at the price of a WAL of at most checkpoint_threshold.
             path = str(self.work_path).replace("'", "''")
             self.con.execute(f"ATTACH '{path}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
             self.con.execute("USE warehouse")
             self.con.execute("SET TimeZone = 'UTC'")
-            # Checkpoints rewrite the table's last, partly filled row group; fewer of them cut
-            # the load time by a quarter, at the price of a WAL of at most this size.
             self.con.execute("SET checkpoint_threshold = '64MB'")
             self.con.execute("SET memory_limit = '128MB'")
             for table in TABLES:

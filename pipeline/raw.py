@@ -102,9 +102,10 @@ def _lines(path: Path) -> Iterator[bytes]:
             yield from f
 
 
-def read_raw(paths: Iterable[Path]) -> Iterator[Response]:
-    """Yield each saved line unparsed (data None): most are sessions, validated from JSON."""
-    for path in raw_files(paths):
+def read_raw(files: Iterable[Path]) -> Iterator[Response]:
+    """Yield each saved line of files (as raw_files lists them) unparsed, data None: most are
+    sessions, validated from JSON."""
+    for path in files:
         extracted = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         for number, line in enumerate(_lines(path), 1):
             line = line.strip()

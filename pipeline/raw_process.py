@@ -44,20 +44,18 @@ class _ToParent:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.exported = 0
-        self.failed = 0
+        self.counts = (0, 0)  # exported, failed: reported with each batch
 
     def write_batch(self, batch: Batch) -> None:
         if len(batch):
             errors = list(batch.errors.values())
-            self.conn.send(("batch", list(batch.sessions), errors, batch.arrow))
-            self.conn.send(("progress", self.exported, self.failed))
+            self.conn.send(("batch", list(batch.sessions), errors, batch.arrow, self.counts))
 
     def session_error(self, session_id: str, kind: str, message: str, status: int | None) -> None:
         self.conn.send(("session_error", session_id, kind, message, status))
 
     def progress(self, done: int, failed: int, *, force: bool = False) -> None:
-        self.exported, self.failed = done, failed  # sent with the next batch
+        self.counts = (done, failed)
 
 
 def _read(conn: Connection, job: ReadJob) -> None:
@@ -99,11 +97,10 @@ def read_in_child(
                 raise FatalError("the reading process stopped without finishing") from None
             kind = message[0]
             if kind == "batch":
-                _, ids, errors, arrow = message
+                _, ids, errors, arrow, (exported, failed) = message
                 batch = Batch({sid: {} for sid in ids}, {row[1]: row for row in errors}, arrow)
                 warehouse.write_batch(batch)
-            elif kind == "progress":
-                reporter.progress(message[1], message[2])
+                reporter.progress(exported, failed)
             elif kind == "session_error":
                 reporter.session_error(*message[1:])
             elif kind == "done":
