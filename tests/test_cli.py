@@ -6,20 +6,14 @@ import io
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.errors import FatalError
 from pipeline.fake_api import FakeDevin
-from pipeline.load import Warehouse
-from pipeline.progress import Reporter
-from pipeline.raw_process import ReadJob, read_in_child
 from pipeline.schema import TABLES
-from tests.conftest import KEY, query, run_cli, scalar
+from tests.helpers import KEY, query, run_cli, scalar
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_TABLE_COUNTS = {
@@ -92,7 +86,6 @@ def test_demo_exports_everything_and_prints_how_to_open_it(out):
     db = out / "devin.duckdb"
     assert "40 exported, 0 failed" in result.stdout
     assert f"duckdb.connect('{db}', read_only=True)" in result.stdout
-    from pipeline.fake_api import FakeDevin
 
     fake = FakeDevin(sessions=40, seed=0)
     assert_matches_api(db, [fake.session(i) for i in fake.ids()])
@@ -269,47 +262,3 @@ def test_run_export_py_and_console_script_as_subprocesses(tmp_path):
     helped = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0
     assert "DEVIN_API_KEY" in helped.stdout
-
-
-def test_from_raw_keeps_the_good_lines_and_reports_the_bad(out, tmp_path):
-    devin = FakeDevin(sessions=6, seed=3)
-    s = [devin.session(sid) for sid in devin.ids()]
-    invalid = {**s[5], "acus_consumed": "lots"}
-    renamed = {**s[0], "title": "renamed later"}
-    page = {"items": [s[3], s[4]], "total": 2, "has_more": False}
-    lines = [orjson.dumps(x) for x in (s[0], s[1], page, invalid, renamed)]
-    lines.insert(3, b'{"session_id": "devin-cut", "status": ')  # cut short
-    raw = tmp_path / "raw.jsonl"
-    raw.write_bytes(b"\n".join(lines) + b"\n")
-
-    result = run_cli("--from-raw", str(raw), "--out", str(out), "--batch-size", "2", key=None)
-
-    assert result.code == 1, result.stderr  # partial: the good lines are in, the bad reported
-    db = out / "devin.duckdb"
-    stored = {sid for (sid,) in query(db, "select session_id from sessions")}
-    assert stored == {
-        s[0]["session_id"],
-        s[1]["session_id"],
-        s[3]["session_id"],
-        s[4]["session_id"],
-    }
-    assert (
-        scalar(db, f"select title from sessions where session_id = '{s[0]['session_id']}'")
-        == "renamed later"
-    )
-    kinds = sorted(kind for (kind,) in query(db, "select kind from export_errors"))
-    assert kinds == ["invalid_response", "invalid_response"]
-    assert s[5]["session_id"] in result.stderr and "acus_consumed" in result.stderr
-    assert "raw.jsonl:4" in result.stderr  # the line cut short, by file and line
-
-
-def test_a_reading_process_that_fails_stops_the_run_with_its_error(tmp_path):
-    warehouse = Warehouse(tmp_path / "out")
-    warehouse.open()
-    gone = tmp_path / "gone.jsonl"  # removed between the parent's look and the child's read
-    job = ReadJob([gone], "run-1", datetime.now(UTC), 10)
-    try:
-        with pytest.raises(FatalError, match="reading the raw files failed: .*gone.jsonl"):
-            read_in_child(job, warehouse, Reporter(io.StringIO()))
-    finally:
-        warehouse.close()

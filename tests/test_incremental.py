@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import DATA_TABLES
-from tests.conftest import KEY, query, run_cli, scalar
+from tests.helpers import KEY, query, run_cli, scalar
 
 NIGHTLY = ("--all", "--refresh-open", "--quiet")
 

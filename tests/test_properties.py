@@ -26,10 +26,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from pipeline.batch import Batch
 from pipeline.flatten import flatten
-from pipeline.load import Batch, Warehouse
 from pipeline.models import SessionDetail
+from pipeline.parquet import write_snapshots
 from pipeline.schema import BY_NAME, DATA_TABLES, TABLES
+from pipeline.warehouse import Warehouse
 from tests.strategies import (
     KNOWN_FIELDS,
     invalid_responses,
@@ -276,7 +278,7 @@ def write(out_dir: Path, *batches: Batch) -> None:
 def publish(out_dir: Path) -> Path:
     warehouse = Warehouse(out_dir)
     warehouse.open()
-    warehouse.write_parquet()
+    write_snapshots(warehouse.db, out_dir / "parquet")
     return warehouse.publish()
 
 
