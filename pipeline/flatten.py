@@ -29,6 +29,7 @@ Rows = dict[str, list[tuple[Any, ...]]]
 _GITHUB_PR = re.compile(r"^/([^/]+/[^/]+)/pull/(\d+)/?$")
 _GITLAB_MR = re.compile(r"^/(.+?)/-/merge_requests/(\d+)/?$")
 _INT32_MAX = 2**31 - 1
+ENDED_STATUSES = frozenset({"exit", "error"})
 
 
 def parse_pr_url(url: str) -> tuple[str | None, int | None]:
@@ -84,6 +85,7 @@ def flatten(session: SessionDetail, run_id: str, extracted_at: datetime) -> Rows
                 _extracted_at=extracted_at,
                 deleted_at=None,
                 api_version="v2",
+                ended_at=session.updated_at if session.status in ENDED_STATUSES else None,
                 status_detail=None,
                 origin=None,
                 category=None,

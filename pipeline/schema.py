@@ -167,6 +167,13 @@ SESSIONS = Table(
             "api_version",
             "The API version the row came from: v2 or v3 (NULL: written by a release before v3).",
         ),  # fmt: skip
+        _c(
+            "ended_at",
+            "TIMESTAMPTZ",
+            "updated_at as it was when the exporter first saw the session ended (status exit or "
+            "error, or v3 status_detail finished); later changes of an ended session (a late "
+            "analysis, archiving) do not move it. NULL while the session runs.",
+        ),
         _text("status_detail", "v3 status_detail: what a running or suspended session is doing."),
         _text("origin", "v3 origin: where the session was started (webapp, slack, api, ...)."),
         _text("category", "v3 category of the session's work (bug_fixing, ...)."),

@@ -242,6 +242,12 @@ class Warehouse:
                 ).fetchall()
                 if m is not None
             )
+            # An ended session keeps the end the exporter first saw: a late analysis moves
+            # updated_at, not the time the work ended.
+            ended = self.db.sql(
+                "SELECT session_id, ended_at FROM sessions WHERE ended_at IS NOT NULL "
+                "AND session_id IN (SELECT session_id FROM batch_ids)"
+            ).to_arrow_table()
             stored = self.db.execute(
                 "SELECT 1 FROM sessions WHERE session_id IN (SELECT session_id FROM batch_ids) "
                 "LIMIT 1"
@@ -254,6 +260,13 @@ class Warehouse:
                     )
             for table in DATA_TABLES:
                 self._insert(table, batch.table(table))
+            if ended.num_rows:
+                self.db.register("ended_before", ended)
+                self.db.execute(
+                    "UPDATE sessions SET ended_at = e.ended_at FROM ended_before e "
+                    "WHERE sessions.session_id = e.session_id AND sessions.ended_at IS NOT NULL"
+                )
+                self.db.unregister("ended_before")
             self._months_of(sessions)
             # A session that came through clears the errors it had earlier in this run.
             self.db.execute(

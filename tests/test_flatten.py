@@ -54,6 +54,7 @@ def test_documented_example_lands_field_by_field():
             "_extracted_at": EXTRACTED,
             "deleted_at": None,
             "api_version": "v2",
+            "ended_at": datetime(2024, 1, 15, 11, 45, tzinfo=UTC),
             **dict.fromkeys(V3_ONLY),
         }
     ]

@@ -68,6 +68,7 @@ final as (
         sessions._extracted_at,
         sessions.deleted_at,
         sessions.api_version,
+        sessions.ended_at,
         sessions.status_detail,
         sessions.origin,
         sessions.category,
