@@ -197,6 +197,8 @@ def test_refresh_open_refetches_sessions_still_moving(server, out):
 
 
 def test_from_raw_rebuilds_the_same_warehouse_without_network(server, out, tmp_path):
+    huge = server.devin.ids()[3]
+    server.devin.update(huge, ledger_seq=2**70, nested={"deep": [-(2**80)]})  # wider than 64 bits
     assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
     raw_files = list((out / "raw").rglob("*.jsonl.gz"))
     assert raw_files
@@ -205,6 +207,10 @@ def test_from_raw_rebuilds_the_same_warehouse_without_network(server, out, tmp_p
     assert result.code == 0, result.stderr
     for table in DATA_TABLE_COUNTS:
         assert data_rows(rebuilt / "devin.duckdb", table) == data_rows(out / "devin.duckdb", table)
+    extra = scalar(
+        rebuilt / "devin.duckdb", f"select extra from sessions where session_id = '{huge}'"
+    )
+    assert json.loads(extra)["ledger_seq"] == 2**70
 
 
 def test_summary_json_for_machines(server, out, tmp_path):
@@ -262,3 +268,69 @@ def test_run_export_py_and_console_script_as_subprocesses(tmp_path):
     helped = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0
     assert "DEVIN_API_KEY" in helped.stdout
+
+
+def test_ids_file_with_a_byte_order_mark_loses_no_id(server, out, tmp_path):
+    ids = server.devin.ids()[:2]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n", encoding="utf-8-sig")  # as Notepad saves it
+    result = run_cli("--ids-file", str(ids_file), "--out", str(out), "--api-url", server.url)
+    assert result.code == 0, result.stderr
+    assert {
+        sid for (sid,) in query(out / "devin.duckdb", "select session_id from sessions")
+    } == set(ids)
+
+
+@pytest.mark.parametrize("where", ["a-folder", "a-file/summary.json"])
+def test_summary_json_that_cannot_be_written_is_a_usage_error_before_anything_runs(
+    server, out, tmp_path, where
+):
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("")
+    result = run_cli(server.devin.ids()[0], "--out", str(out), "--api-url", server.url,
+                     "--summary-json", str(tmp_path / where))  # fmt: skip
+    assert result.code == 2
+    assert "--summary-json" in result.stderr and "Traceback" not in result.stderr
+    assert server.requests == [] and not out.exists()
+
+
+def test_summary_json_in_a_folder_not_made_yet_is_written(server, out):
+    summary = out / "reports" / "last-run.json"
+    result = run_cli(server.devin.ids()[0], "--out", str(out), "--api-url", server.url,
+                     "--summary-json", str(summary))  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert json.loads(summary.read_text())["status"] == "ok"
+
+
+def test_the_demo_never_mixes_into_the_real_warehouse(server, tmp_path, monkeypatch):
+    # The README's order: make demo, then the real export with the default --out.
+    monkeypatch.chdir(tmp_path)
+    demo = run_cli("--demo", "30", "--quiet", key=None)
+    assert demo.code == 0, demo.stderr
+    assert (
+        scalar(tmp_path / "data" / "demo" / "devin.duckdb", "select count(*) from sessions") == 30
+    )
+    real = run_cli("--all", "--api-url", server.url, "--quiet")
+    assert real.code == 0, real.stderr
+    db = tmp_path / "data" / "devin.duckdb"
+    stored = {sid for (sid,) in query(db, "select session_id from sessions")}
+    assert stored == set(server.devin.ids())  # every real session, and nothing else
+    real_raw = list((tmp_path / "data" / "raw").rglob("*.jsonl.gz"))
+    assert [p.name.removesuffix(".jsonl.gz") for p in real_raw] == [
+        scalar(db, "select run_id from export_runs")
+    ]  # a rebuild from data/raw brings back no demo session
+    assert scalar(db, "select watermark from export_runs") is None  # a full first pass
+
+
+def test_the_watermark_comes_only_from_runs_against_the_same_api(server, out, tmp_path):
+    from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
+
+    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    other = FakeDevin(sessions=20, seed=99)
+    with FakeApiServer(other, key=KEY, faults=Faults()) as second:
+        result = run_cli("--all", "--out", str(out), "--api-url", second.url, "--quiet")
+        assert result.code == 0, result.stderr
+        assert all("updated_date_from" not in r["query"] for r in second.requests)
+    server.clear_requests()
+    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    assert all("updated_date_from" in r["query"] for r in server.requests)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from pipeline.client import ClientConfig, DevinClient, TokenBucket
 from pipeline.errors import AuthError
 from pipeline.responses import Kind, Response
 from pipeline.sources.v2 import V2Source
-from tests.helpers import KEY
+from tests.helpers import KEY, wait_for
 
 
 def fetch(client: DevinClient, session_id: str) -> Response:
@@ -64,3 +67,45 @@ def test_token_bucket_spaces_requests_at_the_rate():
     for _ in range(21):
         bucket.acquire()
     assert now[0] == pytest.approx(2.0)  # 20 tokens after the first, at 10 a second
+
+
+def test_a_rejected_key_wakes_a_worker_sleeping_on_retry_after(server):
+    first, slow, third = server.devin.ids()[:3]
+    server.faults.retry_after = 60  # the first worker would sleep a minute
+    server.faults.script(first, ["503", "ok"])
+    server.faults.slow_seconds = 0.5
+    server.faults.script(slow, ["slow"])
+    client = DevinClient(ClientConfig(server.url, KEY, concurrency=2, retries=3))
+
+    def reject_the_rest() -> None:
+        wait_for(lambda: any(r["fault"] == "503" for r in server.requests), timeout=10)
+        server.faults.auth_status = 401  # the third id, asked after the slow one, is refused
+
+    started = time.monotonic()
+    rejecter = threading.Thread(target=reject_the_rest)
+    rejecter.start()
+    with pytest.raises(AuthError):
+        list(client.parallel(lambda sid: fetch(client, sid), [first, slow, third]))
+    rejecter.join()
+    assert time.monotonic() - started < 10  # not the 60 s Retry-After
+
+
+def test_every_5xx_is_retried_but_4xx_is_not(server):
+    sid = server.devin.ids()[0]
+    client = DevinClient(ClientConfig(server.url, KEY, retries=2), sleep=lambda s: None)
+    server.faults.script(sid, ["500", "503", "ok"])
+    assert fetch(client, sid).error is None
+    server.faults.script(sid, ["422"])
+    resp = fetch(client, sid)
+    assert resp.error is not None and resp.error.status == 422
+    assert [r["status"] for r in server.requests if r["session_id"] == sid][-1] == 422
+
+
+def test_a_redirect_is_not_followed_with_the_key(server):
+    # The fake has no redirecting route; a base URL on another port's path stands in for a
+    # proxy answering 3xx: urllib3 is told never to follow, so no request leaves with the key
+    # for the Location. Checked here on the status path the client takes.
+    client = DevinClient(ClientConfig(server.url, KEY, retries=0))
+    error = client._status_error(301, server.url, b"", {"Location": "https://elsewhere/" + KEY})
+    assert error.status == 301 and "check --api-url" in str(error)
+    assert KEY not in str(error)

@@ -167,3 +167,14 @@ def test_invalid_ids_are_recorded_and_never_requested_while_valid_ones_export(
     assert longest < 200  # a huge id is cut for the key column and the log line
     assert "Traceback" not in result.stderr
     assert scalar(out / "devin.duckdb", "select count(*) from sessions") == 2
+
+
+def test_a_listed_session_that_failed_then_came_through_by_id_leaves_no_error(server, out):
+    server.faults.script("page:0", ["wrong-type"])  # the page's first session is broken
+    first = server.devin.ids()[0]
+    result = export(server, out, "--all", first, "--batch-size", "10")
+    assert result.code == 0, result.stderr  # it came through whole in the same run
+    db = out / "devin.duckdb"
+    assert errors(out) == []
+    assert scalar(db, "select count(*) from sessions") == len(server.devin)
+    assert scalar(db, "select status from export_runs") == "ok"

@@ -32,6 +32,7 @@ from pipeline.models import SessionDetail
 from pipeline.parquet import write_snapshots
 from pipeline.schema import BY_NAME, DATA_TABLES, TABLES
 from pipeline.warehouse import Warehouse
+from tests.helpers import FIXTURES
 from tests.strategies import (
     KNOWN_FIELDS,
     invalid_responses,
@@ -40,7 +41,7 @@ from tests.strategies import (
     session_responses,
 )
 
-DOCUMENTED_EXAMPLE = Path("/work/shared/api/examples/get-session.documented-example.json")
+DOCUMENTED_EXAMPLE = FIXTURES / "get-session.documented-example.json"
 RUN_ID = "run-1"
 EXTRACTED_AT = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -79,3 +80,26 @@ def test_a_killed_rebuild_leaves_no_reading_process_behind(tmp_path):
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     wait_for(lambda: not processes_marked(mark), timeout=10)
+
+
+def test_hostile_values_fail_their_session_only_and_huge_integers_stay_exact(out, tmp_path):
+    devin = FakeDevin(sessions=4, seed=5)
+    s = [devin.session(sid) for sid in devin.ids()]
+    future = {**s[0], "created_at": "9999-12-31T23:00:00-05:00"}  # year 10000 in UTC
+    ancient = {**s[1], "updated_at": "0001-01-01T00:00:00+05:00"}  # year 0 in UTC
+    huge = {**s[2], "ledger_seq": 2**70, "nested": {"deep": [-(2**80), 1.5]}}
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(b"\n".join(json.dumps(x).encode() for x in (future, ancient, huge, s[3])))
+
+    result = run_cli("--from-raw", str(raw), "--out", str(out), key=None)
+
+    assert result.code == 1, result.stderr  # two sessions failed, the run went on
+    db = out / "devin.duckdb"
+    failed = dict(query(db, "select session_id, message from export_errors"))
+    assert failed[s[0]["session_id"]].startswith("created_at:")
+    assert "cannot be represented in UTC" in failed[s[0]["session_id"]]
+    assert failed[s[1]["session_id"]].startswith("updated_at:")
+    extra = scalar(db, f"select extra from sessions where session_id = '{s[2]['session_id']}'")
+    assert json.loads(extra)["ledger_seq"] == 2**70  # exact, not a float
+    assert json.loads(extra)["nested"] == {"deep": [-(2**80), 1.5]}
+    assert scalar(db, "select count(*) from sessions") == 2
