@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"N sessions (default {DEMO_SESSIONS}) from a built-in fake API; no key needed",
     )
+    src.add_argument(
+        "--generate-insights",
+        action="store_true",
+        help="v3: ask the API to analyse sessions that ended without analysis "
+        "(--refresh-open picks the analyses up later)",
+    )
     out = p.add_argument_group("where and how")
     out.add_argument(
         "--out",
@@ -179,7 +185,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
     ids = list(args.session_ids)
     if args.ids_file:
         ids += read_ids_file(args.ids_file)
-    network = bool(ids or args.all or args.full or args.refresh_open)
+    network = bool(ids or args.all or args.full or args.refresh_open or args.generate_insights)
     if args.from_raw and (network or args.demo):
         raise UsageError("--from-raw rebuilds without the network: give it alone")
     if not (network or args.from_raw or args.demo):
@@ -198,6 +204,11 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
     version = args.api_version
     if version == "auto":
         version = "v3" if key.startswith("cog_") else "v2"
+    if args.generate_insights and version != "v3":
+        raise UsageError(
+            "--generate-insights needs the v3 API: a service user's key (cog_...) or "
+            "--api-version v3"
+        )
     return Settings(
         out_dir=args.out or (DEMO_OUT if args.demo else DEFAULT_OUT),
         api_url=args.api_url or environ.get("DEVIN_API_URL") or DEFAULT_API_URL,
@@ -215,6 +226,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         timeout=args.timeout,
         retries=args.retries,
         demo=bool(args.demo),
+        generate_insights=args.generate_insights,
     )
 
 
@@ -233,6 +245,9 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
         f"sessions: {summary.exported} exported, {summary.failed} failed "
         f"in {summary.duration_seconds:.1f} s ({summary.sessions_per_second:.0f} sessions/s)",
     ]
+    if summary.insights is not None:
+        asked = ", ".join(f"{k} {n}" for k, n in sorted(summary.insights.items())) or "none needed"
+        lines.append(f"analyses asked for: {asked}")
     if summary.errors_by_kind:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.errors_by_kind.items()))
         lines.append(f"failures: {kinds} (details in export_errors)")
@@ -263,6 +278,7 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
         "duration_seconds": round(summary.duration_seconds, 3),
         "sessions_per_second": round(summary.sessions_per_second, 1),
         "fetch_seconds": round(summary.fetch_seconds, 3),
+        "insights_generation": summary.insights,
         "watermark": summary.watermark.isoformat() if summary.watermark else None,
         "paths": [str(p) for p in summary.paths],
     }

@@ -248,11 +248,16 @@ class DevinClient:
         return jitter
 
     def answer(
-        self, kind: Kind, key: str, path: str, params: dict[str, Any] | None = None
+        self,
+        kind: Kind,
+        key: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        method: str = "GET",
     ) -> Response:
         """Return the answer as a Response, or a Response carrying its error (401/403 raise)."""
         try:
-            body, data = self.request(path, params)
+            body, data = self.request(path, params, method)
         except AuthError:
             raise
         except ApiError as err:

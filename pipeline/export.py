@@ -15,7 +15,7 @@ from pipeline import __version__
 from pipeline.batch import Batch
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.consume import Consumer, RunInfo
-from pipeline.errors import ExportError
+from pipeline.errors import ApiStatusError, AuthError, ExportError
 from pipeline.files import storage_errors
 from pipeline.ids import is_valid_session_id, unique
 from pipeline.lock import OutputLock
@@ -26,9 +26,12 @@ from pipeline.raw_process import ReadJob, read_in_child
 from pipeline.responses import Kind, Response
 from pipeline.settings import Settings
 from pipeline.sources import source_for
+from pipeline.sources.v3 import V3Source
 from pipeline.warehouse import STATE_DIR, SerialWriter, Warehouse
 
 LATE_ANALYSIS_WINDOW = timedelta(days=7)
+# A session whose analysis was asked for is asked again only after this long without it.
+ASK_AGAIN_AFTER = timedelta(days=7)
 INVALID_ID = "not a session id: letters, digits, - and _ only, 1 to 128 characters"
 
 
@@ -44,6 +47,8 @@ class Summary:
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     watermark: datetime | None = None
     paths: list[Path] = field(default_factory=list)
+    # --generate-insights: answers by status (started, already_exists), and what went wrong.
+    insights: dict[str, int] | None = None
 
     @property
     def requested(self) -> int:
@@ -247,9 +252,44 @@ class ExportRun:
             remaining = [sid for sid in wanted if sid not in consumer.seen_watched]
             consumer.consume(client.parallel(fetch, remaining))
             consumer.flush()
+            if settings.generate_insights and isinstance(source, V3Source):
+                self.generate_insights(client, source)
         finally:
             client.stop()
             client.close()
+
+    def generate_insights(self, client: DevinClient, source: V3Source) -> None:
+        """Ask the API to analyse the stored sessions that ended without analysis, once each;
+        the next --refresh-open picks the analyses up."""
+        now = datetime.now(UTC)
+        ids = self.writer.call(lambda: self.warehouse.awaiting_analysis(now - ASK_AGAIN_AFTER))
+        counts: dict[str, int] = {}
+        asked: list[str] = []
+
+        def ask(sid: str) -> Response:
+            return client.answer(Kind.SESSION, sid, source.generate_path(sid), method="POST")
+
+        try:
+            for resp in client.parallel(ask, ids):
+                data = resp.data if isinstance(resp.data, dict) else {}
+                status = str(data.get("status")) if resp.error is None else "failed"
+                counts[status] = counts.get(status, 0) + 1
+                if resp.error is None:
+                    asked.append(resp.key)
+                elif isinstance(resp.error, ApiStatusError):
+                    self.reporter.event("insights_failed", f"{resp.key}: could not ask for its "
+                                        f"analysis: {resp.error}", level="warning")  # fmt: skip
+        except AuthError as err:
+            # Reading needs ViewAccountSessions; generating needs ManageAccountSessions too.
+            self.reporter.event(
+                "insights_forbidden",
+                f"--generate-insights: the API refused (HTTP {err.status}): the service user "
+                "needs the ManageAccountSessions permission; nothing else is affected",
+                level="warning",
+            )
+        if asked:
+            self.writer.call(lambda: self.warehouse.mark_analysis_requested(asked, now))
+        self.summary.insights = counts
 
     def check_listing(self, consumer: Consumer) -> None:
         """Fail the listing if it brought fewer distinct sessions than its first page announced."""

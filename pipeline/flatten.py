@@ -51,7 +51,7 @@ def json_text(value: Any) -> str | None:
     return pydantic_core.to_json(value).decode()
 
 
-def _pull_request(session_id: str, ordinal: int, pr: PullRequest) -> tuple[Any, ...]:
+def pull_request_row(session_id: str, ordinal: int, pr: PullRequest) -> tuple[Any, ...]:
     repo, number = parse_pr_url(pr.url)
     return PULL_REQUESTS.row(
         session_id=session_id, ordinal=ordinal, url=pr.url, state=pr.state, repo=repo,
@@ -86,6 +86,7 @@ def flatten(session: SessionDetail, run_id: str, extracted_at: datetime) -> Rows
                 deleted_at=None,
                 api_version="v2",
                 ended_at=session.updated_at if session.status in ENDED_STATUSES else None,
+                analysis_requested_at=None,
                 status_detail=None,
                 origin=None,
                 category=None,
@@ -106,7 +107,9 @@ def flatten(session: SessionDetail, run_id: str, extracted_at: datetime) -> Rows
             SESSION_TAGS.row(session_id=sid, ordinal=i, tag=tag)
             for i, tag in enumerate(session.tags)
         ],
-        "pull_requests": [_pull_request(sid, i, pr) for i, pr in enumerate(session.pull_requests)],
+        "pull_requests": [
+            pull_request_row(sid, i, pr) for i, pr in enumerate(session.pull_requests)
+        ],
         "issues": [],
         "action_items": [],
         "timeline_events": [],

@@ -174,6 +174,12 @@ SESSIONS = Table(
             "error, or v3 status_detail finished); later changes of an ended session (a late "
             "analysis, archiving) do not move it. NULL while the session runs.",
         ),
+        _c(
+            "analysis_requested_at",
+            "TIMESTAMPTZ",
+            "When --generate-insights last asked the v3 API to generate this session's analysis; "
+            "--refresh-open re-fetches it until the analysis arrives. NULL if never asked.",
+        ),
         _text("status_detail", "v3 status_detail: what a running or suspended session is doing."),
         _text("origin", "v3 origin: where the session was started (webapp, slack, api, ...)."),
         _text("category", "v3 category of the session's work (bug_fixing, ...)."),

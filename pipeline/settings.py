@@ -28,3 +28,4 @@ class Settings:
     timeout: float = 30.0
     retries: int = 5
     demo: bool = False
+    generate_insights: bool = False

@@ -234,18 +234,13 @@ class Warehouse:
         self.db.register("batch_ids", sessions.select(["session_id"]))
         try:
             # The months the stored versions were in, for the Parquet partitions to rewrite.
-            self.touched_months.update(
-                m
-                for (m,) in self.db.execute(
-                    f"SELECT DISTINCT {_month('created_at')} FROM sessions "
-                    "WHERE session_id IN (SELECT session_id FROM batch_ids)"
-                ).fetchall()
-                if m is not None
-            )
-            # An ended session keeps the end the exporter first saw: a late analysis moves
-            # updated_at, not the time the work ended.
-            ended = self.db.sql(
-                "SELECT session_id, ended_at FROM sessions WHERE ended_at IS NOT NULL "
+            self._note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)")
+            # What only the warehouse knows of a session survives its new version: when it was
+            # first seen ended (a late analysis moves updated_at, not the end of the work), and
+            # when its analysis was asked for.
+            kept = self.db.sql(
+                "SELECT session_id, ended_at, analysis_requested_at FROM sessions "
+                "WHERE (ended_at IS NOT NULL OR analysis_requested_at IS NOT NULL) "
                 "AND session_id IN (SELECT session_id FROM batch_ids)"
             ).to_arrow_table()
             stored = self.db.execute(
@@ -260,13 +255,16 @@ class Warehouse:
                     )
             for table in DATA_TABLES:
                 self._insert(table, batch.table(table))
-            if ended.num_rows:
-                self.db.register("ended_before", ended)
+            if kept.num_rows:
+                self.db.register("kept_state", kept)
                 self.db.execute(
-                    "UPDATE sessions SET ended_at = e.ended_at FROM ended_before e "
-                    "WHERE sessions.session_id = e.session_id AND sessions.ended_at IS NOT NULL"
+                    "UPDATE sessions SET "
+                    "ended_at = CASE WHEN sessions.ended_at IS NULL THEN NULL "
+                    "ELSE coalesce(k.ended_at, sessions.ended_at) END, "
+                    "analysis_requested_at = k.analysis_requested_at "
+                    "FROM kept_state k WHERE sessions.session_id = k.session_id"
                 )
-                self.db.unregister("ended_before")
+                self.db.unregister("kept_state")
             self._months_of(sessions)
             # A session that came through clears the errors it had earlier in this run.
             self.db.execute(
@@ -277,16 +275,21 @@ class Warehouse:
         finally:
             self.db.unregister("batch_ids")
 
+    def _note_months(self, relation: str) -> None:
+        """Add the created_at months of the sessions in relation to touched_months: the
+        Parquet partitions this run must rewrite."""
+        self.touched_months.update(
+            m
+            for (m,) in self.db.execute(
+                f"SELECT DISTINCT {_month('created_at')} FROM {relation}"
+            ).fetchall()
+            if m is not None
+        )
+
     def _months_of(self, sessions: pa.Table) -> None:
         self.db.register("new_sessions", sessions.select(["created_at"]))
         try:
-            self.touched_months.update(
-                m
-                for (m,) in self.db.execute(
-                    f"SELECT DISTINCT {_month('created_at')} FROM new_sessions"
-                ).fetchall()
-                if m is not None
-            )
+            self._note_months("new_sessions")
         finally:
             self.db.unregister("new_sessions")
 
@@ -294,13 +297,9 @@ class Warehouse:
         ids = pa.table({"session_id": pa.array(session_ids, pa.string())})
         self.db.register("gone_ids", ids)
         try:
-            self.touched_months.update(
-                m
-                for (m,) in self.db.execute(
-                    f"SELECT DISTINCT {_month('created_at')} FROM sessions "
-                    "WHERE session_id IN (SELECT session_id FROM gone_ids) AND deleted_at IS NULL"
-                ).fetchall()
-                if m is not None
+            self._note_months(
+                "sessions WHERE session_id IN (SELECT session_id FROM gone_ids) "
+                "AND deleted_at IS NULL"
             )
             self.db.execute(
                 "UPDATE sessions SET deleted_at = ? WHERE deleted_at IS NULL AND session_id IN "
@@ -369,14 +368,43 @@ class Warehouse:
         return rows[0][0] if rows else None
 
     def ids_to_refresh(self, since: datetime) -> list[str]:
-        """Return stored sessions still moving, or recent ones still waiting for analysis."""
+        """Return stored sessions still moving, recent ones still waiting for analysis, and
+        those whose analysis was asked for and has not arrived, whatever their age."""
         rows = self.db.execute(
             "SELECT session_id FROM sessions WHERE deleted_at IS NULL AND ("
             "(status NOT IN ('exit', 'error') AND coalesce(status_detail, '') <> 'finished') "
-            "OR (created_at >= ? AND NOT has_session_analysis)) ORDER BY session_id",
+            "OR (NOT has_session_analysis AND (created_at >= ? OR analysis_requested_at IS NOT "
+            "NULL))) ORDER BY session_id",
             [since],
         ).fetchall()
         return [r[0] for r in rows]
+
+    def awaiting_analysis(self, asked_before: datetime) -> list[str]:
+        """Return stored v3 sessions that ended without analysis and were not asked for it
+        since asked_before."""
+        rows = self.db.execute(
+            "SELECT session_id FROM sessions WHERE api_version = 'v3' AND deleted_at IS NULL "
+            "AND NOT has_session_analysis "
+            "AND (status IN ('exit', 'error') OR status_detail = 'finished') "
+            "AND (analysis_requested_at IS NULL OR analysis_requested_at < ?) "
+            "ORDER BY session_id",
+            [asked_before],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def mark_analysis_requested(self, session_ids: list[str], at: datetime) -> None:
+        ids = pa.table({"session_id": pa.array(session_ids, pa.string())})
+        with storage_errors(str(self.work_path)):
+            self.db.register("asked_ids", ids)
+            try:
+                self._note_months("sessions WHERE session_id IN (SELECT session_id FROM asked_ids)")
+                self.db.execute(
+                    "UPDATE sessions SET analysis_requested_at = ? "
+                    "WHERE session_id IN (SELECT session_id FROM asked_ids)",
+                    [at],
+                )
+            finally:
+                self.db.unregister("asked_ids")
 
     def run_outcome(self, run_id: str) -> tuple[int, dict[str, int]]:
         """Return the sessions this run wrote and its failures by kind."""

@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from pipeline.flatten import flatten, parse_pr_url
 from pipeline.models import SessionDetail
 from pipeline.schema import BY_NAME
+from pipeline.sources.v3 import V3Source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTRACTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -55,6 +57,7 @@ def test_documented_example_lands_field_by_field():
             "deleted_at": None,
             "api_version": "v2",
             "ended_at": datetime(2024, 1, 15, 11, 45, tzinfo=UTC),
+            "analysis_requested_at": None,
             **dict.fromkeys(V3_ONLY),
         }
     ]
@@ -186,3 +189,113 @@ def test_timestamps_come_out_in_utc():
 )
 def test_parse_pr_url(url, repo, number):
     assert parse_pr_url(url) == (repo, number)
+
+
+def v3_rows(name: str) -> dict[str, list[dict]]:
+    source = V3Source()
+    rows = source.rows(source.validate(load(name)), "run-1", EXTRACTED)
+    return {
+        t: [dict(zip(BY_NAME[t].column_names, r, strict=True)) for r in rs]
+        for t, rs in rows.items()
+    }
+
+
+def test_v3_documented_example_lands_field_by_field():
+    rows = v3_rows("v3-session-insights.documented-example.json")
+    sid = "5f1e9c2b7a4d4e0f8b6c3a2d1e0f9a8b"
+    updated = datetime(2026, 1, 1, 10, 45, 21, tzinfo=UTC)  # 1767264321
+    assert rows["sessions"] == [
+        {
+            "session_id": sid,
+            "url": f"https://app.devin.ai/sessions/{sid}",
+            "status": "exit",
+            "title": "Fix invoice rounding",
+            "org_id": "org-2b7d4c1e9a",
+            "user_id": "google-oauth2|104857392011",
+            "created_at": datetime(2026, 1, 1, 9, 0, tzinfo=UTC),  # 1767258000
+            "updated_at": updated,
+            "acus_consumed": 7.25,
+            "initial_user_message": None,
+            "has_session_analysis": True,
+            "original_prompt": "fix invoice rounding",
+            "suggested_prompt": "Round totals half-up in ledger/invoice.py; add a test.",
+            "extra": None,
+            "_run_id": "run-1",
+            "_extracted_at": EXTRACTED,
+            "deleted_at": None,
+            "api_version": "v3",
+            "ended_at": updated,
+            "analysis_requested_at": None,
+            "status_detail": None,
+            "origin": "slack",
+            "category": "bug_fixing",
+            "subcategory": "Logic error",
+            "service_user_id": None,
+            "playbook_id": None,
+            "parent_session_id": None,
+            "is_archived": False,
+            "structured_output": None,
+            "num_user_messages": 4,
+            "num_devin_messages": 11,
+            "session_size": "m",
+            "classification_category": "Bug fix",
+            "classification_confidence": 0.88,
+        }
+    ]
+    assert rows["pull_requests"] == [
+        {"session_id": sid, "ordinal": 0, "url": "https://github.com/acme/ledger/pull/418",
+         "state": "merged", "repo": "acme/ledger", "pr_number": 418}
+    ]  # fmt: skip
+    assert rows["issues"] == [
+        {"session_id": sid, "ordinal": 0, "issue": "Test DB not seeded",
+         "impact": "Suite ran twice", "label": "environment", "issue_id": "iss-1"}
+    ]  # fmt: skip
+    assert rows["action_items"] == [
+        {"session_id": sid, "ordinal": 0, "issue_id": "iss-1", "type": "repo_config",
+         "action_item": "Add DB seeding to repo setup"}
+    ]  # fmt: skip
+    assert rows["timeline_events"] == [
+        {"session_id": sid, "ordinal": 0, "title": "Reproduced",
+         "description": "Wrote a failing test", "color": "green", "issue_id": None},
+        {"session_id": sid, "ordinal": 1, "title": "Empty DB",
+         "description": "Tests failed until seeded", "color": "red", "issue_id": "iss-1"},
+    ]  # fmt: skip
+    assert rows["feedback_items"] == [
+        {"session_id": sid, "ordinal": 0, "issue_id": None, "summary": "No file named",
+         "excerpt": "fix invoice rounding", "details": "Name the module."}
+    ]  # fmt: skip
+    assert rows["session_languages"] == [{"session_id": sid, "ordinal": 0, "language": "Python"}]
+    assert rows["session_tools"] == [{"session_id": sid, "ordinal": 0, "tool": "pytest"}]
+    assert rows["child_sessions"] == []
+    assert rows["note_usages"] == [
+        {"session_id": sid, "kind": "good", "ordinal": 0, "note_id": "note-6a1f",
+         "message": "Followed the seeding note", "reason": "Applied at setup"}
+    ]  # fmt: skip
+    assert rows["session_tags"] == [{"session_id": sid, "ordinal": 0, "tag": "billing"}]
+
+
+def test_v3_session_without_analysis_yet():
+    rows = v3_rows("v3-analysis-pending.documented-example.json")
+    (session,) = rows["sessions"]
+    assert session["has_session_analysis"] is False
+    assert (session["status_detail"], session["service_user_id"]) == ("working", "svc-31c8")
+    assert session["ended_at"] is None  # running
+    assert session["is_archived"] is None  # not sent: unknown, not false
+    assert all(rows[t] == [] for t in rows if t not in ("sessions",))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("created_at", "2026-01-01T09:00:00Z", "created_at"),  # v3 sends epoch seconds
+        ("created_at", 10**30, "created_at"),
+        ("num_user_messages", 2**64, "num_user_messages"),
+        ("num_user_messages", True, "num_user_messages"),
+        ("session_size", None, "session_size"),
+    ],
+)
+def test_v3_payloads_that_do_not_match_the_schema_name_the_field(field, value, path):
+    payload = load("v3-session-insights.documented-example.json") | {field: value}
+    with pytest.raises(ValidationError) as err:
+        V3Source().validate(payload)
+    assert str(err.value.errors()[0]["loc"][0]) == path

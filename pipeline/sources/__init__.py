@@ -46,8 +46,9 @@ class Source(Protocol):
 
 def _sources() -> dict[str, Source]:
     from pipeline.sources.v2 import V2Source
+    from pipeline.sources.v3 import V3Source
 
-    return {"v2": V2Source()}
+    return {"v2": V2Source(), "v3": V3Source()}
 
 
 SOURCES = _sources()
@@ -58,10 +59,18 @@ def source_for(version: str) -> Source:
 
 
 def source_of_saved(body: bytes) -> Source:
-    """Return the Source a saved body came from, told by its shape."""
-    return SOURCES["v2"]
+    """Return the Source a saved session body most likely came from, by a fast look at it: a
+    wrong guess only costs the slow path, which tells by the parsed shape."""
+    return SOURCES["v2"] if b'"session_analysis"' in body else SOURCES["v3"]
 
 
 def source_of_payload(payload: Any) -> Source:
-    """Return the Source a parsed session payload (or page) came from, told by its shape."""
+    """Return the Source a parsed session payload came from, told by its shape: v2 always has
+    session_analysis; v3 has epoch timestamps and message counts instead."""
+    if (
+        isinstance(payload, dict)
+        and "session_analysis" not in payload
+        and (isinstance(payload.get("created_at"), int) or "num_user_messages" in payload)
+    ):
+        return SOURCES["v3"]
     return SOURCES["v2"]

@@ -69,6 +69,7 @@ final as (
         sessions.deleted_at,
         sessions.api_version,
         sessions.ended_at,
+        sessions.analysis_requested_at,
         sessions.status_detail,
         sessions.origin,
         sessions.category,
