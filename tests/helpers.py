@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import json
 import os
 import subprocess
 import sys
@@ -102,3 +103,22 @@ def processes_marked(mark: bytes) -> list[bytes]:
         except OSError:
             continue  # gone while looking, or not ours to read
     return found
+
+
+OLDEST_DUCKDB = ROOT / ".venv" / "duckdb-1.1"  # installed there by the Makefile
+
+
+def with_oldest_duckdb(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Run sql on db, read-only, in DuckDB 1.1 (a subprocess): what analysts' tools may have."""
+    script = (
+        "import duckdb, json, sys\n"
+        "assert duckdb.__version__.startswith('1.1.'), duckdb.__version__\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(json.dumps(con.execute(sys.argv[2]).fetchall(), default=str))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(db), sql],
+        env={"PYTHONPATH": str(OLDEST_DUCKDB)}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [tuple(row) for row in json.loads(done.stdout)]
