@@ -1,0 +1,74 @@
+"""The command line: python -m pipeline.fake_api [--port N] [--sessions N] ..."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from .faults import DEFAULT_FAIL_KINDS, FAULT_KINDS, Faults
+from .server import FakeApiServer
+from .state import FakeDevin
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serves the fake API until Ctrl-C."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.fail_rate <= 1:
+        parser.error("--fail-rate must be between 0 and 1")
+    try:
+        faults = Faults(
+            latency_ms=args.latency_ms,
+            fail_rate=args.fail_rate,
+            fail_kinds=[kind for kind in args.fail_kinds.split(",") if kind],
+            retry_after=args.retry_after,
+            slow_seconds=args.slow_seconds,
+            auth_status=args.auth_status,
+            ignore_filters=args.ignore_filters,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        _serve_forever(args, faults)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _serve_forever(args: argparse.Namespace, faults: Faults) -> None:
+    devin = FakeDevin(args.sessions, seed=args.seed)
+    if args.preload:
+        devin.preload()
+    server = FakeApiServer(devin, key=args.key, faults=faults, host=args.host, port=args.port)
+    keys = "only the --key given" if args.key else "any Bearer key"
+    print(f"Fake Devin API on {server.url} ({len(devin)} sessions; {keys} works)", flush=True)
+    with server:
+        # Woken twice a second: the kernel may hand Ctrl-C to any thread, and only the main
+        # thread raises KeyboardInterrupt, which an endless wait would never get to do.
+        while True:
+            time.sleep(0.5)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.fake_api", description="Serve a fake Devin Enterprise API."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--fail-rate", type=float, default=0.0, help="0..1")
+    parser.add_argument(
+        "--fail-kinds", default=",".join(DEFAULT_FAIL_KINDS), help=f"of {','.join(FAULT_KINDS)}"
+    )
+    parser.add_argument("--retry-after", type=int, default=0, help="seconds")
+    parser.add_argument("--slow-seconds", type=float, default=5.0)
+    parser.add_argument("--auth-status", type=int, choices=(401, 403))
+    parser.add_argument("--ignore-filters", action="store_true")
+    parser.add_argument(
+        "--preload", action="store_true", help="encode every session at start (benchmarks)"
+    )
+    parser.add_argument("--key", help="the only Bearer key accepted (default: any)")
+    return parser

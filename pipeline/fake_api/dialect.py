@@ -1,0 +1,103 @@
+"""What every API dialect shares: the request as parsed, the route it takes, the answer to send.
+
+A dialect (v2.py, v3.py) owns its paths, query parsing, page shape and payload rendering; the
+server (server.py) owns the socket, authentication and faults, and asks the dialect for the
+answer a healthy API would give.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .faults import Faults
+    from .state import FakeDevin
+
+NOT_FOUND = {"detail": "Not Found"}
+SESSION_NOT_FOUND = {"detail": "Session not found"}
+
+
+def json_bytes(payload: Any) -> bytes:
+    """Returns payload as compact UTF-8 JSON (integers of any size stay exact)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def validation_error(where: str, name: str, msg: str, kind: str) -> dict[str, Any]:
+    """Returns one item of an HTTPValidationError's detail list."""
+    return {"loc": [where, name], "msg": msg, "type": kind}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, parsed; the Authorization header is kept out of it on purpose."""
+
+    method: str
+    path: str  # as received, still percent-encoded
+    query: dict[str, list[str]]  # every value of every key, blank values kept
+
+    def last(self, name: str, default: str | None = None) -> str | None:
+        """Returns the last value given for name, else default."""
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes: kind ("list", "detail"...), the session it names, its fault key."""
+
+    kind: str
+    session_id: str | None = None
+    fault_key: str | None = None
+
+
+@dataclass
+class Answer:
+    """A status and a JSON payload (or raw bytes), with extra headers."""
+
+    status: int
+    payload: Any = None
+    body: bytes | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        """Returns the body to send."""
+        return self.body if self.body is not None else json_bytes(self.payload)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The state a dialect answers from."""
+
+    devin: FakeDevin
+    faults: Faults
+
+
+class Dialect(ABC):
+    """One API version: its paths under prefix, the keys it takes, its answers."""
+
+    name: ClassVar[str]
+    prefix: ClassVar[str]
+
+    @abstractmethod
+    def accepts_key(self, token: str) -> bool:
+        """Returns whether this version takes this kind of key at all."""
+
+    @abstractmethod
+    def route(self, request: Request) -> Route | None:
+        """Returns the route of a request whose path is under prefix, or None (404)."""
+
+    @abstractmethod
+    def answer(self, route: Route, request: Request, context: Context) -> Answer:
+        """Returns what a healthy API answers."""
+
+    @abstractmethod
+    def bad_id(self) -> dict[str, Any]:
+        """Returns the 422 body for a malformed session id."""
+
+    def preloaded(self, route: Route, context: Context) -> bytes | None:
+        """Returns a ready-made body for the route, if the state holds one."""
+        return None

@@ -1,0 +1,219 @@
+"""FakeApiServer: the fake API on a real socket. Authenticates, injects faults, logs, and asks
+the dialect the path belongs to for the answer."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from .dialect import NOT_FOUND, Answer, Context, Dialect, Request, Route
+from .faults import MALFORMED, STATUS_FAULTS, Faults, corrupt, status_fault_answer
+from .state import FakeDevin
+from .v2 import V2
+
+DIALECTS: tuple[Dialect, ...] = (V2(),)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: clients pool their connections
+    disable_nagle_algorithm = True
+    server: _HttpServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a line per request on stderr would cost more than the request itself
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.connections.discard(self.connection)
+        super().finish()
+
+    def do_GET(self) -> None:
+        app = self.server.app
+        path, _, raw_query = self.path.partition("?")
+        request = Request("GET", path, parse_qs(raw_query, keep_blank_values=True))
+        dialect = app.dialect_for(path)
+        route = dialect.route(request) if dialect else None
+        log: dict[str, Any] = {
+            "path": path,
+            "query": {name: values[-1] for name, values in request.query.items()},
+            "session_id": route.session_id if route else None,
+            "status": 0,
+            "fault": None,
+        }
+        self._pause(app.faults.latency_ms / 1000)
+        denied = self._auth_error(app.key, app.faults.auth_status)
+        if denied:
+            self._send(log, Answer(denied[0], {"detail": denied[1]}), auth=True)
+            return
+        log["fault"] = app.faults.next_fault(route.fault_key if route else None)
+        self._serve(log, request, dialect, route)
+
+    def _serve(
+        self, log: dict[str, Any], request: Request, dialect: Dialect | None, route: Route | None
+    ) -> None:
+        """Answers the request, spoiled by the fault named in log."""
+        app = self.server.app
+        fault, faults = log["fault"], app.faults
+        context = Context(app.devin, faults)
+        if fault == "drop":
+            app.record(log)
+            self.close_connection = True
+        elif fault in STATUS_FAULTS:
+            self._send(log, status_fault_answer(fault, faults.retry_after))
+        elif fault == "malformed":
+            self._send(log, Answer(200, body=MALFORMED))
+        elif fault == "404":
+            self._send(log, Answer(404, {"detail": "Session not found"}))
+        elif fault == "422":
+            self._send(log, Answer(422, (dialect or DIALECTS[0]).bad_id()))
+        elif (
+            fault is None
+            and dialect is not None
+            and route is not None
+            and (body := dialect.preloaded(route, context))
+        ):
+            self._send(log, Answer(200, body=body))
+        else:
+            if fault == "slow":
+                self._pause(faults.slow_seconds)
+            if dialect is None or route is None:
+                answer = Answer(404, NOT_FOUND)
+            else:
+                answer = dialect.answer(route, request, context)
+            if fault in ("missing-field", "wrong-type") and answer.status == 200:
+                corrupt(answer.payload, fault)
+            self._send(log, answer, truncate=fault == "truncated")
+
+    def _auth_error(self, key: str | None, forced: int | None) -> tuple[int, str] | None:
+        if forced == 403:
+            return 403, "This key is not allowed to read enterprise sessions"
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return 401, "Not authenticated"
+        if forced == 401 or (key is not None and token.strip() != key):
+            return 401, "Invalid API key"
+        return None
+
+    def _send(
+        self, log: dict[str, Any], answer: Answer, auth: bool = False, truncate: bool = False
+    ) -> None:
+        body = answer.encoded()
+        log["status"] = answer.status
+        self.server.app.record(log)  # before answering: a client may look as soon as it has one
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if auth:
+            self.send_header("WWW-Authenticate", "Bearer")
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if truncate:  # the full Content-Length promised, half the body sent, then hang up
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+        else:
+            self.wfile.write(body)
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.server.stopping.wait(seconds)  # woken by stop(): stop never waits on a sleeper
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128  # 16-32 pooled clients connect at once
+
+    def __init__(self, address: tuple[str, int], app: FakeApiServer) -> None:
+        self.app = app
+        self.stopping = threading.Event()
+        self.connections: set[socket.socket] = set()
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that time out or hang up mid-answer are part of the game
+
+
+class FakeApiServer:
+    """The fake API on a real socket: FakeApiServer(FakeDevin(500)).start().url."""
+
+    def __init__(
+        self,
+        devin: FakeDevin | None = None,
+        *,
+        key: str | None = None,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.devin = devin if devin is not None else FakeDevin()
+        self.faults = faults if faults is not None else Faults()
+        self.key = key
+        self._log: deque[dict[str, Any]] = deque(maxlen=200_000)  # bounded for long benchmarks
+        self._log_lock = threading.Lock()
+        self._httpd = _HttpServer((host, port), self)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Returns the requests served so far, oldest first (status 0: dropped, no answer).
+
+        Entries are {"path", "query", "session_id", "status", "fault"}: never a header, so
+        never the key.
+        """
+        with self._log_lock:
+            return list(self._log)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Appends one entry to the request log."""
+        with self._log_lock:
+            self._log.append(entry)
+
+    def clear_requests(self) -> None:
+        """Empties the request log."""
+        with self._log_lock:
+            self._log.clear()
+
+    def dialect_for(self, path: str) -> Dialect | None:
+        """Returns the dialect serving this path, or None."""
+        return next((d for d in DIALECTS if path.startswith(d.prefix)), None)
+
+    def start(self) -> FakeApiServer:
+        """Serves in a background thread; returns self."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops serving and hangs up on every client, even those a slow fault keeps waiting."""
+        self._httpd.stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+        for connection in list(self._httpd.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self) -> FakeApiServer:
+        return self if self._thread else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

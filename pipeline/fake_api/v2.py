@@ -1,0 +1,109 @@
+"""The v2 dialect: /v2/enterprise/sessions/{session_id} and /v2/enterprise/sessions/insights.
+
+Pages are {"items", "total", "skip", "limit", "has_more", "next_cursor"}; time filters are
+ISO 8601 date-times, bounds inclusive; session ids are used exactly as given.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from .clock import parse_time
+from .dialect import (
+    SESSION_NOT_FOUND,
+    Answer,
+    Context,
+    Dialect,
+    Request,
+    Route,
+    validation_error,
+)
+from .state import FILTERS
+
+SESSIONS_PATH = "/v2/enterprise/sessions/"
+LIST_PATH = SESSIONS_PATH + "insights"
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def bad_session_id(name: str = "session_id") -> dict[str, Any]:
+    """Returns the 422 body of a session id that does not match the id pattern."""
+    msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
+    return {"detail": [validation_error("path", name, msg, "string_pattern_mismatch")]}
+
+
+def parse_bounded_int(
+    request: Request, name: str, default: int, low: int, high: int | None
+) -> tuple[int, dict[str, Any] | None]:
+    """Returns a query integer within [low, high] (or its default), and its validation error."""
+    try:
+        number = int(request.last(name, str(default)) or "")
+    except ValueError:
+        return default, validation_error(
+            "query", name, "Input should be a valid integer", "int_parsing"
+        )
+    if number < low:
+        msg = f"Input should be greater than or equal to {low}"
+        return number, validation_error("query", name, msg, "greater_than_equal")
+    if high is not None and number > high:
+        msg = f"Input should be less than or equal to {high}"
+        return number, validation_error("query", name, msg, "less_than_equal")
+    return number, None
+
+
+def parse_page(request: Request) -> tuple[int, int, dict[str, datetime], list[dict[str, Any]]]:
+    """Returns skip, limit, filters and the validation errors of a list request's query."""
+    skip, skip_error = parse_bounded_int(request, "skip", 0, 0, None)
+    limit, limit_error = parse_bounded_int(request, "limit", 100, 1, 200)
+    errors = [error for error in (skip_error, limit_error) if error]
+    filters = {}
+    for name in FILTERS:
+        value = request.last(name)
+        if value is not None:
+            try:
+                filters[name] = parse_time(value)
+            except ValueError:
+                msg = "Input should be a valid datetime"
+                errors.append(validation_error("query", name, msg, "datetime_parsing"))
+    return skip, limit, filters, errors
+
+
+class V2(Dialect):
+    """The v2 Enterprise API, for personal keys (any key but a service user's cog_ key)."""
+
+    name = "v2"
+    prefix = "/v2/"
+
+    def accepts_key(self, token: str) -> bool:
+        return True
+
+    def route(self, request: Request) -> Route | None:
+        path = request.path
+        if path == LIST_PATH:
+            return Route("list", None, f"page:{request.last('skip', '0')}")
+        if path.startswith(SESSIONS_PATH) and "/" not in path[len(SESSIONS_PATH) :]:
+            session_id = unquote(path[len(SESSIONS_PATH) :])
+            return Route("detail", session_id, session_id)
+        return None
+
+    def answer(self, route: Route, request: Request, context: Context) -> Answer:
+        devin = context.devin
+        if route.kind == "detail":
+            if not SESSION_ID.fullmatch(route.session_id or ""):
+                return Answer(422, bad_session_id())
+            session = devin.session(route.session_id or "")
+            return Answer(200, session) if session else Answer(404, SESSION_NOT_FOUND)
+        skip, limit, filters, errors = parse_page(request)
+        if errors:
+            return Answer(422, {"detail": errors})
+        return Answer(
+            200, devin.page(skip, limit, {} if context.faults.ignore_filters else filters)
+        )
+
+    def bad_id(self) -> dict[str, Any]:
+        return bad_session_id()
+
+    def preloaded(self, route: Route, context: Context) -> bytes | None:
+        return context.devin.body(route.session_id or "") if route.kind == "detail" else None
