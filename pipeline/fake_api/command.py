@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import fields
 
 from .faults import DEFAULT_FAIL_KINDS, FAULT_KINDS, Faults
+from .hostile import HOSTILE_KINDS
+from .quirks import Quirks
 from .server import FakeApiServer
 from .state import FakeDevin
+
+FLAG_TYPES = {"int": (int, "N"), "int | None": (int, "N"), "str | None": (str, "URL")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_forever(args: argparse.Namespace, faults: Faults) -> None:
     devin = FakeDevin(args.sessions, seed=args.seed)
+    for kind in HOSTILE_KINDS:
+        devin.plant(kind, args.hostile)
     if args.preload:
         devin.preload()
-    server = FakeApiServer(devin, key=args.key, faults=faults, host=args.host, port=args.port)
+    quirks = Quirks(**{mode.name: getattr(args, mode.name) for mode in fields(Quirks) if mode.init})
+    server = FakeApiServer(
+        devin, key=args.key, faults=faults, quirks=quirks, host=args.host, port=args.port
+    )
     keys = "only the --key given" if args.key else "any Bearer key"
     print(f"Fake Devin API on {server.url} ({len(devin)} sessions; {keys} works)", flush=True)
     with server:
@@ -71,4 +81,21 @@ def _parser() -> argparse.ArgumentParser:
         "--preload", action="store_true", help="encode every session at start (benchmarks)"
     )
     parser.add_argument("--key", help="the only Bearer key accepted (default: any)")
+    parser.add_argument(
+        "--hostile",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"make N sessions hostile in each way: {', '.join(HOSTILE_KINDS)}",
+    )
+    modes = parser.add_argument_group("adversarial modes (Quirks)")
+    for mode in fields(Quirks):
+        if not mode.init:
+            continue
+        flag, help = "--" + mode.name.replace("_", "-"), mode.metadata["help"]
+        if mode.type == "bool":
+            modes.add_argument(flag, action="store_true", help=help)
+        else:
+            kind, metavar = FLAG_TYPES[str(mode.type)]
+            modes.add_argument(flag, type=kind, default=mode.default, metavar=metavar, help=help)
     return parser

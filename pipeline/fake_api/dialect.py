@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .faults import Faults
+    from .quirks import Quirks
     from .state import FakeDevin
 
 NOT_FOUND = {"detail": "Not Found"}
@@ -74,6 +75,7 @@ class Context:
 
     devin: FakeDevin
     faults: Faults
+    quirks: Quirks
 
 
 class Dialect(ABC):

@@ -16,15 +16,29 @@ from .dialect import Answer
 FAULT_KINDS = (
     "429", "429-date", "500", "502", "503", "malformed", "truncated",
     "missing-field", "wrong-type", "slow", "drop", "404", "422", "ok",
+    "520", "521", "522", "523", "524", "login", "redirect",
 )  # fmt: skip
 DEFAULT_FAIL_KINDS = ("429", "500", "502", "503", "truncated")
 STATUS_FAULTS = ("429", "429-date", "500", "502", "503")
+CDN_ERRORS = {  # Cloudflare's own pages, when the origin behind it fails
+    "520": "Web server is returning an unknown error",
+    "521": "Web server is down",
+    "522": "Connection timed out",
+    "523": "Origin is unreachable",
+    "524": "A timeout occurred",
+}
 
 BAD_GATEWAY = (
     b"<html><head><title>502 Bad Gateway</title></head>"
     b"<body><center><h1>502 Bad Gateway</h1></center></body></html>\n"
 )
 MALFORMED = b'{"session_id": "devin-0", "status": exit, "tags": [}'
+LOGIN_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sign in - Devin</title></head><body>"
+    b'<form method="post" action="/login"><h1>Sign in to continue</h1>'
+    b'<input name="email" type="email"><input name="password" type="password">'
+    b'<button type="submit">Sign in</button></form></body></html>\n'
+)
 
 
 def checked_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
@@ -102,8 +116,37 @@ class Faults:
         return None if fault == "ok" else fault
 
 
-def status_fault_answer(fault: str, retry_after: int) -> Answer:
-    """Returns the answer of a status fault (429, 429-date, 5xx): JSON, or a proxy's HTML."""
+def fault_answer(fault: str | None, retry_after: int) -> Answer | None:
+    """Returns the answer a fault replaces the API's with, else None (the API answers)."""
+    if fault is None:
+        return None
+    if fault in STATUS_FAULTS:
+        return _status_answer(fault, retry_after)
+    if fault in CDN_ERRORS:
+        return _cdn_answer(fault)
+    if fault == "malformed":
+        return Answer(200, body=MALFORMED)
+    if fault == "login":  # a single-sign-on proxy that wants a browser
+        return Answer(200, body=LOGIN_PAGE, content_type="text/html; charset=utf-8")
+    return None
+
+
+def _cdn_answer(fault: str) -> Answer:
+    ray = "8d2f6c1e9b7a4f30"
+    title = f"api.devin.ai | {fault}: {CDN_ERRORS[fault]}"
+    html = (
+        f'<!DOCTYPE html><html lang="en-US"><head><title>{title}</title></head><body>'
+        f'<div id="cf-error-details"><h1>{CDN_ERRORS[fault]}</h1>'
+        f"<span>Error code {fault}</span><p>Cloudflare Ray ID: <strong>{ray}</strong></p>"
+        "</div></body></html>\n"
+    )
+    headers = {"Server": "cloudflare", "CF-RAY": f"{ray}-SJC"}
+    return Answer(
+        int(fault), body=html.encode(), content_type="text/html; charset=UTF-8", headers=headers
+    )
+
+
+def _status_answer(fault: str, retry_after: int) -> Answer:
     status, headers = int(fault[:3]), {}
     if fault == "429-date":
         later = datetime.now(UTC) + timedelta(seconds=retry_after)

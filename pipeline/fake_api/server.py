@@ -3,6 +3,7 @@ the dialect the path belongs to for the answer."""
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 from collections import deque
@@ -10,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from .dialect import NOT_FOUND, Answer, Context, Dialect, Request, Route
-from .faults import MALFORMED, STATUS_FAULTS, Faults, corrupt, status_fault_answer
+from .dialect import NOT_FOUND, SESSION_NOT_FOUND, Answer, Context, Dialect, Request, Route
+from .faults import Faults, corrupt, fault_answer
+from .quirks import Quirks
 from .state import FakeDevin
 from .v2 import V2
 
@@ -61,22 +63,25 @@ class _Handler(BaseHTTPRequestHandler):
         """Answers the request, spoiled by the fault named in log."""
         app = self.server.app
         fault, faults = log["fault"], app.faults
-        context = Context(app.devin, faults)
+        context = Context(app.devin, faults, app.quirks)
         if fault == "drop":
             app.record(log)
             self.close_connection = True
-        elif fault in STATUS_FAULTS:
-            self._send(log, status_fault_answer(fault, faults.retry_after))
-        elif fault == "malformed":
-            self._send(log, Answer(200, body=MALFORMED))
+        elif fault == "redirect":
+            port = self.server.server_address[1]
+            target = app.quirks.redirect_to or f"http://localhost:{port}"
+            self._send(log, Answer(307, body=b"", headers={"Location": target + self.path}))
+        elif (spoiled := fault_answer(fault, faults.retry_after)) is not None:
+            self._send(log, spoiled)
         elif fault == "404":
-            self._send(log, Answer(404, {"detail": "Session not found"}))
+            self._send(log, Answer(404, SESSION_NOT_FOUND))
         elif fault == "422":
             self._send(log, Answer(422, (dialect or DIALECTS[0]).bad_id()))
         elif (
             fault is None
             and dialect is not None
             and route is not None
+            and not app.quirks.echo_key_in_ok
             and (body := dialect.preloaded(route, context))
         ):
             self._send(log, Answer(200, body=body))
@@ -104,15 +109,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, log: dict[str, Any], answer: Answer, auth: bool = False, truncate: bool = False
     ) -> None:
-        body = answer.encoded()
+        quirks = self.server.app.quirks
+        echo = quirks.echo_key if answer.status >= 400 else quirks.echo_key_in_ok
+        if echo:
+            echo_header(answer, self.headers.get("Authorization", ""))
+        body, headers = answer.encoded(), dict(answer.headers)
+        if quirks.gzip and "gzip" in self.headers.get("Accept-Encoding", "") and body:
+            body, headers["Content-Encoding"] = gzip.compress(body, mtime=0), "gzip"
         log["status"] = answer.status
         self.server.app.record(log)  # before answering: a client may look as soon as it has one
-        self.send_response(answer.status)
+        self.send_response_only(answer.status)
+        self.send_header("Server", headers.pop("Server", self.version_string()))
+        self.send_header("Date", self.date_time_string())
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(body)))
         if auth:
             self.send_header("WWW-Authenticate", "Bearer")
-        for name, value in answer.headers.items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         if truncate:  # the full Content-Length promised, half the body sent, then hang up
@@ -124,6 +137,26 @@ class _Handler(BaseHTTPRequestHandler):
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
             self.server.stopping.wait(seconds)  # woken by stop(): stop never waits on a sleeper
+
+
+def echo_header(answer: Answer, authorization: str) -> None:
+    """Repeats the Authorization header in the answer, as a debugging proxy does."""
+    echoed = {"authorization": authorization}
+    if answer.body is not None:  # HTML, or bytes sent as they are
+        if answer.content_type.startswith("text/html"):
+            comment = f"<!-- request_headers: authorization={authorization} -->\n"
+            answer.body += comment.encode()
+        return
+    payload = answer.payload
+    if not isinstance(payload, dict):
+        return
+    if answer.status >= 400:
+        answer.payload = {**payload, "request_headers": echoed}
+        return
+    answer.payload = {**payload, "debug": {"request_headers": echoed}}
+    for item in payload.get("items") or []:
+        if isinstance(item, dict):  # rendered for this answer alone: ours to change
+            item["debug"] = {"request_headers": dict(echoed)}
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -150,11 +183,13 @@ class FakeApiServer:
         *,
         key: str | None = None,
         faults: Faults | None = None,
+        quirks: Quirks | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.devin = devin if devin is not None else FakeDevin()
         self.faults = faults if faults is not None else Faults()
+        self.quirks = quirks if quirks is not None else Quirks()
         self.key = key
         self._log: deque[dict[str, Any]] = deque(maxlen=200_000)  # bounded for long benchmarks
         self._log_lock = threading.Lock()

@@ -1,16 +1,16 @@
-"""FakeDevin: one enterprise's sessions, their ids and timestamps, what tests changed, caches."""
+"""FakeDevin: one enterprise's sessions, what tests changed in them, and their mutations."""
 
 from __future__ import annotations
 
 import copy
 import random
 import threading
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .clock import from_micros, iso, parse_time, to_micros
+from .catalog import UNBOUNDED, Bounds, Catalog
+from .clock import Raw, from_micros, parse_time, stamp_iso, to_micros, to_stamp
 from .dialect import json_bytes
 from .generator import (
     OPEN_STATUSES,
@@ -20,6 +20,7 @@ from .generator import (
     hashed_meta,
     pull_request_url,
 )
+from .hostile import hostile_fields
 
 FILTERS = ("created_date_from", "created_date_to", "updated_date_from", "updated_date_to")
 
@@ -33,38 +34,33 @@ class FakeDevin:
         self.now = parse_time(now) if now else midnight
         self._generator = Generator(seed, self.now)
         self._lock = threading.RLock()
-        # Per session, by index: only what filtering and ordering need, timestamps as epoch us.
-        self._ids: list[str] = []
-        self._created: list[int] = []
-        self._updated: list[int] = []
-        self._index: dict[str, int] = {}
+        self._catalog = Catalog()
+        self._raw: dict[tuple[int, str], Raw] = {}  # timestamps to send as given
         self._overrides: dict[int, dict[str, Any]] = {}
-        self._advances = 0
-        self._version = 0  # bumped by every mutation: invalidates the order and filter caches
-        self._order_version = -1
-        self._order: list[int] = []
-        self._order_created: list[int] = []
-        self._filtered: dict[tuple[Any, ...], list[int]] = {}
+        self._counters = {"advance": 0, "churn": 0, "plant": 0}
         self._bodies: dict[str, bytes] = {}  # filled by preload(), emptied by any change
         now_us = to_micros(self.now)
         for index in range(sessions):
             session_id, age, duration = hashed_meta(seed, index)
             created = now_us - age
-            self._append(session_id, created, min(created + duration, now_us))
+            self._catalog.append(session_id, created, min(created + duration, now_us))
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._catalog)
 
     def __contains__(self, session_id: object) -> bool:
-        return session_id in self._index
+        with self._lock:
+            return self._catalog.find(session_id) is not None
 
     def ids(self) -> list[str]:
         """Returns every session id in list order: by (created_at, session_id)."""
-        return [self._ids[i] for i in self._sorted()]
+        with self._lock:
+            return [self._catalog.ids[i] for i in self._catalog.order()]
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         """Returns the session as the API sends it (a fresh dict), or None if unknown."""
-        index = self._index.get(session_id)
+        with self._lock:
+            index = self._catalog.find(session_id)
         return None if index is None else self._at(index)
 
     def preload(self) -> None:
@@ -72,7 +68,9 @@ class FakeDevin:
 
         For benchmarks: a real API's CPU is not on the exporter's machine, this fake's is.
         """
-        bodies = {session_id: json_bytes(self._at(i)) for i, session_id in enumerate(self._ids)}
+        with self._lock:
+            order = list(self._catalog.order())
+        bodies = {self._catalog.ids[i]: json_bytes(self._at(i)) for i in order}
         with self._lock:
             self._bodies = bodies
 
@@ -80,20 +78,25 @@ class FakeDevin:
         """Return the encoded detail body of a preloaded session, else None."""
         return self._bodies.get(session_id)
 
-    def _at(self, index: int) -> dict[str, Any]:
+    def select(self, bounds: Bounds = UNBOUNDED) -> list[int]:
+        """Returns the positions of the live sessions within bounds, oldest first (do not
+        change the list). A position names a session for at() and id_at()."""
         with self._lock:
-            overrides = dict(self._overrides.get(index, {}))
-            created, updated = self._created[index], self._updated[index]
-        session = self._generator.session(index, self._ids[index], created)
-        session.update(copy.deepcopy(overrides))
-        session["created_at"], session["updated_at"] = iso(created), iso(updated)
-        return session
+            return self._catalog.select(bounds)
+
+    def at(self, position: int) -> dict[str, Any]:
+        """Returns the session at a position select() gave, as v2 sends it (a fresh dict)."""
+        return self._at(position)
+
+    def id_at(self, position: int) -> str:
+        """Returns the id of the session at a position select() gave."""
+        return self._catalog.ids[position]
 
     def page(
         self, skip: int, limit: int, filters: dict[str, datetime] | None = None
     ) -> dict[str, Any]:
         """Returns one page of the list endpoint; filters named as in FILTERS, bounds inclusive."""
-        matching = self._matching(filters or {})
+        matching = self.select(bounds_of(filters or {}))
         more = skip + limit < len(matching)
         return {
             "items": [self._at(index) for index in matching[skip : skip + limit]],
@@ -109,26 +112,62 @@ class FakeDevin:
         return self._add([to_micros(self.now)] * n)
 
     def update(self, session_id: str, **fields: Any) -> None:
-        """Overrides top-level fields; updated_at moves to the clock unless given."""
+        """Overrides top-level fields; updated_at moves to the clock unless given.
+
+        created_at and updated_at take ISO 8601 text, datetimes or epoch numbers (seconds;
+        milliseconds above 10**12). Text whose instant UTC cannot hold, such as
+        '9999-12-31T23:00:00-05:00', and integers reach the wire exactly as given.
+        KeyError for an unknown or deleted session.
+        """
         if "session_id" in fields:
             raise ValueError("session_id is the key and cannot change")
         with self._lock:
-            index = self._index[session_id]
-            self._updated[index] = to_micros(parse_time(fields.pop("updated_at", self.now)))
-            if "created_at" in fields:
-                self._created[index] = to_micros(parse_time(fields.pop("created_at")))
-            self._overrides.setdefault(index, {}).update(fields)
-            self._version += 1
-            self._bodies.clear()
+            index = self._catalog.live(session_id)
+            fields.setdefault("updated_at", self.now)
+            self._override(index, fields)
 
     def set_analysis(
         self, session_id: str, analysis: dict[str, Any] | None, bump_updated_at: bool = True
     ) -> None:
         """Replaces session_analysis; real analyses often arrive without touching updated_at."""
+        fields: dict[str, Any] = {"session_analysis": analysis}
+        if bump_updated_at:
+            fields["updated_at"] = self.now
         with self._lock:
-            index = self._index[session_id]
-            updated_at = self.now if bump_updated_at else from_micros(self._updated[index])
-            self.update(session_id, session_analysis=analysis, updated_at=updated_at)
+            self._override(self._catalog.live(session_id), fields)
+
+    def delete(self, session_id: str) -> None:
+        """Deletes a session: 404 on its detail, gone from the list. KeyError if unknown."""
+        with self._lock:
+            self._catalog.delete(self._catalog.live(session_id))
+            self._bodies.clear()
+
+    def churn(self, insert: int = 0, delete: int = 0, update: int = 0) -> dict[str, list[str]]:
+        """Adds sessions at the clock, deletes others and touches others (updated_at moves to
+        the clock), as happens while a client pages; deterministic given the seed and the
+        calls before. Returns the ids, by "inserted", "deleted", "updated"."""
+        with self._lock:
+            rng = self._rng("churn")
+            deleted = self._random_live(rng, delete)
+            for session_id in deleted:
+                self.delete(session_id)
+            touched = self._random_live(rng, update)
+            for session_id in touched:
+                self.update(session_id)
+            inserted = self.add_sessions(insert)
+        return {"inserted": inserted, "deleted": deleted, "updated": touched}
+
+    def plant(self, kind: str, n: int) -> list[str]:
+        """Makes n sessions hostile in one way (see hostile.py); returns their ids, in list
+        order. updated_at does not move, unless the kind is about timestamps."""
+        with self._lock:
+            rng = self._rng("plant")
+            picked = self._random_live(rng, n)
+            for nth, session_id in enumerate(picked):
+                index = self._catalog.live(session_id)
+                millis = self._catalog.created[index] // 1000, self._catalog.updated[index] // 1000
+                self._override(index, hostile_fields(kind, nth, *millis))
+        return picked
 
     def advance(
         self,
@@ -140,8 +179,7 @@ class FakeDevin:
     ) -> dict[str, list[str]]:
         """Moves the clock on as a night passes; returns the ids touched, per argument name."""
         with self._lock:
-            self._advances += 1
-            rng = random.Random(f"{self.seed}:advance:{self._advances}")
+            rng = self._rng("advance")
             start = to_micros(self.now)
             self.now += timedelta(days=days)
             end = to_micros(self.now)
@@ -155,20 +193,52 @@ class FakeDevin:
                 self.set_analysis(session_id, late, bump_updated_at_on_analysis)
         return {"new_sessions": new_ids, "updated_sessions": updated, "late_analyses": analysed}
 
-    def _append(self, session_id: str, created: int, updated: int) -> None:
-        self._index[session_id] = len(self._ids)
-        self._ids.append(session_id)
-        self._created.append(created)
-        self._updated.append(updated)
+    def _at(self, index: int) -> dict[str, Any]:
+        catalog = self._catalog
+        with self._lock:
+            overrides = dict(self._overrides.get(index, {}))
+            created, updated = catalog.created[index], catalog.updated[index]
+            raw = self._raw.get((index, "created_at")), self._raw.get((index, "updated_at"))
+        session = self._generator.session(index, catalog.ids[index], created)
+        session.update(copy.deepcopy(overrides))
+        session["created_at"] = stamp_iso(created, raw[0])
+        session["updated_at"] = stamp_iso(updated, raw[1])
+        return session
+
+    def _override(self, index: int, fields: dict[str, Any]) -> None:
+        """Sets fields of a session as given (timestamps kept apart); caches are dropped."""
+        catalog = self._catalog
+        for name, times in (("created_at", catalog.created), ("updated_at", catalog.updated)):
+            if name in fields:
+                micros, raw = to_stamp(fields.pop(name))
+                times[index] = micros
+                if raw is None:
+                    self._raw.pop((index, name), None)
+                else:
+                    self._raw[(index, name)] = raw
+        self._overrides.setdefault(index, {}).update(fields)
+        catalog.version += 1
+        self._bodies.clear()
+
+    def _rng(self, purpose: str) -> random.Random:
+        """Returns the random stream of the next call of one kind of mutation."""
+        self._counters[purpose] += 1
+        return random.Random(f"{self.seed}:{purpose}:{self._counters[purpose]}")
+
+    def _random_live(self, rng: random.Random, count: int) -> list[str]:
+        """Returns up to count distinct live ids, in list order."""
+        order = self._catalog.order()
+        picked = sorted(rng.sample(range(len(order)), min(count, len(order))))
+        return [self._catalog.ids[order[position]] for position in picked]
 
     def _add(self, created: list[int]) -> list[str]:
         with self._lock:
             now, ids = to_micros(self.now), []
             for moment in created:
-                session_id, _, duration = hashed_meta(self.seed, len(self._ids))
-                self._append(session_id, moment, min(moment + duration, max(now, moment)))
+                session_id, _, duration = hashed_meta(self.seed, len(self._catalog.ids))
+                updated = min(moment + duration, max(now, moment))
+                self._catalog.append(session_id, moment, updated)
                 ids.append(session_id)
-            self._version += 1
             self._bodies.clear()
         return ids
 
@@ -182,67 +252,40 @@ class FakeDevin:
     ) -> list[str]:
         """Returns up to count ids: the newest wanted sessions, then (if fill) random others."""
         picked: list[str] = []
-        for index in reversed(self._sorted()):
+        order = self._catalog.order()
+        for index in reversed(order):
             if len(picked) == count:
                 return picked
-            session_id = self._ids[index]
+            session_id = self._catalog.ids[index]
             if session_id not in exclude and wanted(self._at(index)):
                 picked.append(session_id)
-        rest = [s for s in self._ids if s not in exclude and s not in picked] if fill else []
+        live = (self._catalog.ids[index] for index in order)
+        rest = [s for s in live if s not in exclude and s not in picked] if fill else []
         return picked + rng.sample(rest, min(count - len(picked), len(rest)))
 
     def _progress(self, rng: random.Random, session_id: str, since: int) -> None:
         """Moves a session on: it finishes, spends more ACUs, maybe opens a pull request."""
-        index = self._index[session_id]
-        session, start = self._at(index), max(since, self._created[index])
+        index = self._catalog.live(session_id)
+        now = to_micros(self.now)
+        session, start = self._at(index), min(max(since, self._catalog.created[index]), now)
         fields: dict[str, Any] = {
             "status": "exit" if rng.random() < 0.9 else "error",
             "acus_consumed": round(float(session["acus_consumed"]) + rng.uniform(0.5, 20), 2),
-            "updated_at": from_micros(rng.randint(start, max(start, to_micros(self.now)))),
+            "updated_at": from_micros(rng.randint(start, now)),
         }
         if rng.random() < 0.4:
             new_pr = {"url": pull_request_url(rng), "state": "open"}
             fields["pull_requests"] = session["pull_requests"] + [new_pr]
         self.update(session_id, **fields)
 
-    def _sorted(self) -> list[int]:
-        with self._lock:
-            if self._order_version != self._version:
-                # By id, then stably by created_at: twice as fast as sorting (created, id) tuples.
-                self._order = sorted(range(len(self._ids)), key=self._ids.__getitem__)
-                self._order.sort(key=self._created.__getitem__)
-                self._order_created = [self._created[index] for index in self._order]
-                self._order_version = self._version
-                self._filtered.clear()
-            return self._order
 
-    def _matching(self, filters: dict[str, datetime]) -> list[int]:
-        """Returns the indexes of the sessions within the filters, in list order (cached)."""
-        unknown = set(filters) - set(FILTERS)
-        if unknown:
-            raise ValueError(f"unknown filters: {sorted(unknown)}")
-        bounds = {name: to_micros(parse_time(v)) for name, v in filters.items() if v is not None}
-        with self._lock:
-            order = self._sorted()
-            if not bounds:
-                return order
-            key = (self._order_version, *(bounds.get(name) for name in FILTERS))
-            if key not in self._filtered:
-                if len(self._filtered) >= 8:  # a few filter sets at a time, never unbounded
-                    self._filtered.clear()
-                self._filtered[key] = self._filter(order, bounds)
-            return self._filtered[key]
-
-    def _filter(self, order: list[int], bounds: dict[str, int]) -> list[int]:
-        created_from, created_to = bounds.get("created_date_from"), bounds.get("created_date_to")
-        low = 0 if created_from is None else bisect_left(self._order_created, created_from)
-        high = len(order) if created_to is None else bisect_right(self._order_created, created_to)
-        lowest, highest = bounds.get("updated_date_from"), bounds.get("updated_date_to")
-        if lowest is None and highest is None:
-            return order[low:high]
-        lowest = -(2**63) if lowest is None else lowest
-        highest = 2**63 if highest is None else highest
-        return [i for i in order[low:high] if lowest <= self._updated[i] <= highest]
+def bounds_of(filters: dict[str, datetime]) -> Bounds:
+    """Returns the bounds of v2 filters (named as in FILTERS)."""
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"unknown filters: {sorted(unknown)}")
+    values = (filters.get(name) for name in FILTERS)
+    return Bounds(*(None if value is None else to_micros(parse_time(value)) for value in values))
 
 
 def _is_open(session: dict[str, Any]) -> bool:

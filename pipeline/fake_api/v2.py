@@ -1,7 +1,9 @@
 """The v2 dialect: /v2/enterprise/sessions/{session_id} and /v2/enterprise/sessions/insights.
 
-Pages are {"items", "total", "skip", "limit", "has_more", "next_cursor"}; time filters are
-ISO 8601 date-times, bounds inclusive; session ids are used exactly as given.
+Pages are {"items", "total", "skip", "limit", "has_more", "next_cursor"}, next_cursor the
+next skip or null; "limit" is the page size served (a page cap shows there); time filters are
+ISO 8601 date-times, bounds inclusive; session ids are used exactly as given. The fault key of
+a page is "page:<skip>" as sent.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from .dialect import (
     Route,
     validation_error,
 )
-from .state import FILTERS
+from .listing import cut
+from .state import FILTERS, bounds_of
 
 SESSIONS_PATH = "/v2/enterprise/sessions/"
 LIST_PATH = SESSIONS_PATH + "insights"
@@ -98,8 +101,18 @@ class V2(Dialect):
         skip, limit, filters, errors = parse_page(request)
         if errors:
             return Answer(422, {"detail": errors})
+        bounds = bounds_of({} if context.faults.ignore_filters else filters)
+        page = cut(devin, context.quirks, skip, limit, skip == 0, lambda: devin.select(bounds))
         return Answer(
-            200, devin.page(skip, limit, {} if context.faults.ignore_filters else filters)
+            200,
+            {
+                "items": [devin.at(position) for position in page.positions],
+                "total": page.total,
+                "skip": skip,
+                "limit": page.size,
+                "has_more": page.next_offset is not None,
+                "next_cursor": page.next_offset,
+            },
         )
 
     def bad_id(self) -> dict[str, Any]:
