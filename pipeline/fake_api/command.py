@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             slow_seconds=args.slow_seconds,
             auth_status=args.auth_status,
             ignore_filters=args.ignore_filters,
+            forbid_generate=args.forbid_generate,
             seed=args.seed,
         )
     except ValueError as error:
@@ -42,17 +43,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_forever(args: argparse.Namespace, faults: Faults) -> None:
-    devin = FakeDevin(args.sessions, seed=args.seed)
+    devin = FakeDevin(args.sessions, seed=args.seed, analysis_delay=args.analysis_delay)
     for kind in HOSTILE_KINDS:
         devin.plant(kind, args.hostile)
-    if args.preload:
-        devin.preload()
+    versions = ("v2", "v3") if args.api_version == "both" else (args.api_version,)
+    if args.preload:  # one version: encoding both would double the start-up time
+        devin.preload(versions[:1])
     quirks = Quirks(**{mode.name: getattr(args, mode.name) for mode in fields(Quirks) if mode.init})
     server = FakeApiServer(
-        devin, key=args.key, faults=faults, quirks=quirks, host=args.host, port=args.port
+        devin,
+        key=args.key,
+        faults=faults,
+        quirks=quirks,
+        api_versions=versions,
+        host=args.host,
+        port=args.port,
     )
-    keys = "only the --key given" if args.key else "any Bearer key"
-    print(f"Fake Devin API on {server.url} ({len(devin)} sessions; {keys} works)", flush=True)
+    keys = "only the --key given" if args.key else "any Bearer key (cog_ for v3, others v2)"
+    print(
+        f"Fake Devin API on {server.url} ({len(devin)} sessions; {'+'.join(versions)}; "
+        f"{keys} works)",
+        flush=True,
+    )
     with server:
         # Woken twice a second: the kernel may hand Ctrl-C to any thread, and only the main
         # thread raises KeyboardInterrupt, which an endless wait would never get to do.
@@ -78,9 +90,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--auth-status", type=int, choices=(401, 403))
     parser.add_argument("--ignore-filters", action="store_true")
     parser.add_argument(
-        "--preload", action="store_true", help="encode every session at start (benchmarks)"
+        "--preload",
+        action="store_true",
+        help="encode every session's body at start (benchmarks): v2's, or v3's with "
+        "--api-version v3",
     )
-    parser.add_argument("--key", help="the only Bearer key accepted (default: any)")
+    parser.add_argument(
+        "--key", help="the only Bearer key accepted, on the version it is for (default: any)"
+    )
+    parser.add_argument(
+        "--api-version", choices=("v2", "v3", "both"), default="both", help="the others 404"
+    )
+    parser.add_argument(
+        "--analysis-delay",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="from a v3 generate call to the analysis",
+    )
+    parser.add_argument(
+        "--forbid-generate", action="store_true", help="v3 generate answers 403; reads work"
+    )
     parser.add_argument(
         "--hostile",
         type=int,

@@ -31,6 +31,25 @@ def validation_error(where: str, name: str, msg: str, kind: str) -> dict[str, An
     return {"loc": [where, name], "msg": msg, "type": kind}
 
 
+def parse_bounded_int(
+    request: Request, name: str, default: int, low: int, high: int | None
+) -> tuple[int, dict[str, Any] | None]:
+    """Returns a query integer within [low, high] (or its default), and its validation error."""
+    try:
+        number = int(request.last(name, str(default)) or "")
+    except ValueError:
+        return default, validation_error(
+            "query", name, "Input should be a valid integer", "int_parsing"
+        )
+    if number < low:
+        msg = f"Input should be greater than or equal to {low}"
+        return number, validation_error("query", name, msg, "greater_than_equal")
+    if high is not None and number > high:
+        msg = f"Input should be less than or equal to {high}"
+        return number, validation_error("query", name, msg, "less_than_equal")
+    return number, None
+
+
 @dataclass(frozen=True)
 class Request:
     """One HTTP request, parsed; the Authorization header is kept out of it on purpose."""

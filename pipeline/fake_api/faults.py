@@ -63,6 +63,7 @@ class Faults:
         slow_seconds: float = 5.0,
         auth_status: int | None = None,
         ignore_filters: bool = False,
+        forbid_generate: bool = False,
         seed: int = 0,
     ) -> None:
         self._lock = threading.Lock()
@@ -74,6 +75,7 @@ class Faults:
         self.slow_seconds = slow_seconds
         self.auth_status = auth_status
         self.ignore_filters = ignore_filters
+        self.forbid_generate = forbid_generate  # v3 generate: 403, reads still work
         self.seed = seed
 
     @property
@@ -94,7 +96,8 @@ class Faults:
             self._seed, self._rng = seed, random.Random(seed)
 
     def script(self, key: str, kinds: Iterable[str]) -> None:
-        """Gives the next requests for key (a session id, or "page:<skip>") these faults."""
+        """Gives the next requests for key these faults: a session id (its detail, in any
+        version), "page:<offset>" (a list page), "generate:<session id>" (v3 generate)."""
         checked = checked_kinds(kinds)
         with self._lock:
             self._scripts[key] = deque(checked)

@@ -16,8 +16,9 @@ from .faults import Faults, corrupt, fault_answer
 from .quirks import Quirks
 from .state import FakeDevin
 from .v2 import V2
+from .v3 import V3
 
-DIALECTS: tuple[Dialect, ...] = (V2(),)
+DIALECTS: dict[str, Dialect] = {"v2": V2(), "v3": V3()}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -37,20 +38,30 @@ class _Handler(BaseHTTPRequestHandler):
         super().finish()
 
     def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        length = self.headers.get("Content-Length", "0")
+        self.rfile.read(int(length) if length.isdigit() else 0)  # no endpoint reads a body
+        self._handle("POST")
+
+    def _handle(self, method: str) -> None:
         app = self.server.app
         path, _, raw_query = self.path.partition("?")
-        request = Request("GET", path, parse_qs(raw_query, keep_blank_values=True))
+        request = Request(method, path, parse_qs(raw_query, keep_blank_values=True))
         dialect = app.dialect_for(path)
         route = dialect.route(request) if dialect else None
         log: dict[str, Any] = {
+            "method": method,
             "path": path,
-            "query": {name: values[-1] for name, values in request.query.items()},
+            "query": {k: v[-1] if len(v) == 1 else v for k, v in request.query.items()},
             "session_id": route.session_id if route else None,
             "status": 0,
             "fault": None,
+            "api_version": dialect.name if dialect else None,
         }
         self._pause(app.faults.latency_ms / 1000)
-        denied = self._auth_error(app.key, app.faults.auth_status)
+        denied = self._auth_error(app.key, app.faults.auth_status, dialect)
         if denied:
             self._send(log, Answer(denied[0], {"detail": denied[1]}), auth=True)
             return
@@ -76,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "404":
             self._send(log, Answer(404, SESSION_NOT_FOUND))
         elif fault == "422":
-            self._send(log, Answer(422, (dialect or DIALECTS[0]).bad_id()))
+            self._send(log, Answer(422, (dialect or DIALECTS["v2"]).bad_id()))
         elif (
             fault is None
             and dialect is not None
@@ -96,14 +107,19 @@ class _Handler(BaseHTTPRequestHandler):
                 corrupt(answer.payload, fault)
             self._send(log, answer, truncate=fault == "truncated")
 
-    def _auth_error(self, key: str | None, forced: int | None) -> tuple[int, str] | None:
+    def _auth_error(
+        self, key: str | None, forced: int | None, dialect: Dialect | None
+    ) -> tuple[int, str] | None:
         if forced == 403:
             return 403, "This key is not allowed to read enterprise sessions"
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             return 401, "Not authenticated"
-        if forced == 401 or (key is not None and token.strip() != key):
+        if forced == 401 or (key is not None and token != key):
             return 401, "Invalid API key"
+        if dialect is not None and not dialect.accepts_key(token):
+            return 401, f"This kind of key does not work on the {dialect.name} API"
         return None
 
     def _send(
@@ -184,9 +200,14 @@ class FakeApiServer:
         key: str | None = None,
         faults: Faults | None = None,
         quirks: Quirks | None = None,
+        api_versions: tuple[str, ...] = ("v2", "v3"),
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        unknown = set(api_versions) - set(DIALECTS)
+        if unknown:
+            raise ValueError(f"unknown API versions {sorted(unknown)}; known: v2, v3")
+        self.api_versions = tuple(api_versions)  # the others answer 404
         self.devin = devin if devin is not None else FakeDevin()
         self.faults = faults if faults is not None else Faults()
         self.quirks = quirks if quirks is not None else Quirks()
@@ -205,8 +226,10 @@ class FakeApiServer:
     def requests(self) -> list[dict[str, Any]]:
         """Returns the requests served so far, oldest first (status 0: dropped, no answer).
 
-        Entries are {"path", "query", "session_id", "status", "fault"}: never a header, so
-        never the key.
+        Entries are {"method", "path", "query", "session_id", "status", "fault",
+        "api_version"}: never a header, so never the key. "path" is as sent (percent-encoded),
+        "query" maps each name to its value, or to its values when repeated; "api_version"
+        is "v2", "v3" or None (no API version serves the path).
         """
         with self._log_lock:
             return list(self._log)
@@ -223,7 +246,8 @@ class FakeApiServer:
 
     def dialect_for(self, path: str) -> Dialect | None:
         """Returns the dialect serving this path, or None."""
-        return next((d for d in DIALECTS if path.startswith(d.prefix)), None)
+        served = (DIALECTS[version] for version in self.api_versions)
+        return next((d for d in served if path.startswith(d.prefix)), None)
 
     def start(self) -> FakeApiServer:
         """Serves in a background thread; returns self."""

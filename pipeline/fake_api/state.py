@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import random
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .catalog import UNBOUNDED, Bounds, Catalog
-from .clock import Raw, from_micros, parse_time, stamp_iso, to_micros, to_stamp
+from .clock import Raw, from_micros, parse_time, stamp_epoch, stamp_iso, to_micros, to_stamp
 from .dialect import json_bytes
 from .generator import (
     OPEN_STATUSES,
@@ -21,15 +22,28 @@ from .generator import (
     pull_request_url,
 )
 from .hostile import hostile_fields
+from .v3_payload import V3_ONLY, parent_index, render
 
 FILTERS = ("created_date_from", "created_date_to", "updated_date_from", "updated_date_to")
 
 
 class FakeDevin:
-    """One enterprise's sessions: deterministic given (sessions, seed, now), mutable by tests."""
+    """One enterprise's sessions: deterministic given (sessions, seed, now), mutable by tests.
 
-    def __init__(self, sessions: int = 1000, seed: int = 0, now: datetime | None = None) -> None:
+    One state, rendered by each API version: session(id) as v2 sends it, session(id, "v3")
+    as v3 does. analysis_delay: seconds from a generate_analysis() call to the analysis.
+    """
+
+    def __init__(
+        self,
+        sessions: int = 1000,
+        seed: int = 0,
+        now: datetime | None = None,
+        *,
+        analysis_delay: float = 0.5,
+    ) -> None:
         self.seed = seed
+        self.analysis_delay = analysis_delay
         midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         self.now = parse_time(now) if now else midnight
         self._generator = Generator(seed, self.now)
@@ -38,7 +52,8 @@ class FakeDevin:
         self._raw: dict[tuple[int, str], Raw] = {}  # timestamps to send as given
         self._overrides: dict[int, dict[str, Any]] = {}
         self._counters = {"advance": 0, "churn": 0, "plant": 0}
-        self._bodies: dict[str, bytes] = {}  # filled by preload(), emptied by any change
+        self._bodies: dict[tuple[str, str], bytes] = {}  # by (api_version, id); see preload
+        self._generating: dict[int, float] = {}  # analyses on their way: when they arrive
         now_us = to_micros(self.now)
         for index in range(sessions):
             session_id, age, duration = hashed_meta(seed, index)
@@ -57,26 +72,31 @@ class FakeDevin:
         with self._lock:
             return [self._catalog.ids[i] for i in self._catalog.order()]
 
-    def session(self, session_id: str) -> dict[str, Any] | None:
-        """Returns the session as the API sends it (a fresh dict), or None if unknown."""
+    def session(self, session_id: str, api_version: str = "v2") -> dict[str, Any] | None:
+        """Returns the session as that API version sends it (a fresh dict), or None if
+        unknown or deleted."""
         with self._lock:
             index = self._catalog.find(session_id)
-        return None if index is None else self._at(index)
+        return None if index is None else self._render(index, api_version)
 
-    def preload(self) -> None:
+    def preload(self, api_versions: tuple[str, ...] = ("v2",)) -> None:
         """Encode every session's detail body now, so serving one costs only the HTTP work.
 
         For benchmarks: a real API's CPU is not on the exporter's machine, this fake's is.
         """
         with self._lock:
             order = list(self._catalog.order())
-        bodies = {self._catalog.ids[i]: json_bytes(self._at(i)) for i in order}
+        bodies = {
+            (version, self._catalog.ids[i]): json_bytes(self._render(i, version))
+            for version in api_versions
+            for i in order
+        }
         with self._lock:
             self._bodies = bodies
 
-    def body(self, session_id: str) -> bytes | None:
+    def body(self, session_id: str, api_version: str = "v2") -> bytes | None:
         """Return the encoded detail body of a preloaded session, else None."""
-        return self._bodies.get(session_id)
+        return self._bodies.get((api_version, session_id))
 
     def select(self, bounds: Bounds = UNBOUNDED) -> list[int]:
         """Returns the positions of the live sessions within bounds, oldest first (do not
@@ -84,9 +104,9 @@ class FakeDevin:
         with self._lock:
             return self._catalog.select(bounds)
 
-    def at(self, position: int) -> dict[str, Any]:
-        """Returns the session at a position select() gave, as v2 sends it (a fresh dict)."""
-        return self._at(position)
+    def at(self, position: int, api_version: str = "v2") -> dict[str, Any]:
+        """Returns the session at a position select() gave, as sent (a fresh dict)."""
+        return self._render(position, api_version)
 
     def id_at(self, position: int) -> str:
         """Returns the id of the session at a position select() gave."""
@@ -99,7 +119,7 @@ class FakeDevin:
         matching = self.select(bounds_of(filters or {}))
         more = skip + limit < len(matching)
         return {
-            "items": [self._at(index) for index in matching[skip : skip + limit]],
+            "items": [self._render(index, "v2") for index in matching[skip : skip + limit]],
             "total": len(matching),
             "skip": skip,
             "limit": limit,
@@ -134,7 +154,29 @@ class FakeDevin:
         if bump_updated_at:
             fields["updated_at"] = self.now
         with self._lock:
-            self._override(self._catalog.live(session_id), fields)
+            index = self._catalog.live(session_id)
+            self._generating.pop(index, None)
+            self._overrides.get(index, {}).pop("analysis", None)  # v3's follows v2's again
+            self._override(index, fields)
+
+    def generate_analysis(self, session_id: str) -> str:
+        """Starts the analysis of a session that has none, as v3's generate endpoint does:
+        returns "started", or "already_exists" when it has one or one is on its way. The
+        analysis arrives analysis_delay seconds later (0: on the next read), in v2 and v3
+        alike, and updated_at does not move. KeyError if unknown or deleted."""
+        with self._lock:
+            index = self._catalog.live(session_id)
+            self._settle(index)
+            overrides = self._overrides.get(index, {})
+            if "analysis" in overrides:
+                has_one = overrides["analysis"] is not None
+            else:
+                has_one = self._render(index, "v2")["session_analysis"] is not None
+            if has_one or index in self._generating:
+                return "already_exists"
+            self._generating[index] = time.monotonic() + self.analysis_delay
+            self._bodies.clear()  # preloaded bodies would never see it arrive
+            return "started"
 
     def delete(self, session_id: str) -> None:
         """Deletes a session: 404 on its detail, gone from the list. KeyError if unknown."""
@@ -193,17 +235,44 @@ class FakeDevin:
                 self.set_analysis(session_id, late, bump_updated_at_on_analysis)
         return {"new_sessions": new_ids, "updated_sessions": updated, "late_analyses": analysed}
 
-    def _at(self, index: int) -> dict[str, Any]:
+    def _render(self, index: int, api_version: str) -> dict[str, Any]:
         catalog = self._catalog
         with self._lock:
-            overrides = dict(self._overrides.get(index, {}))
+            self._settle(index)
+            overrides = copy.deepcopy(self._overrides.get(index, {}))
             created, updated = catalog.created[index], catalog.updated[index]
             raw = self._raw.get((index, "created_at")), self._raw.get((index, "updated_at"))
         session = self._generator.session(index, catalog.ids[index], created)
-        session.update(copy.deepcopy(overrides))
+        session.update(overrides)
+        if api_version == "v3":
+            times = stamp_epoch(created, raw[0]), stamp_epoch(updated, raw[1])
+            return render(session, self.seed, index, times, self._family(index))
+        if api_version != "v2":
+            raise ValueError(f"unknown API version {api_version!r}")
+        for name in V3_ONLY.intersection(overrides):
+            del session[name]
         session["created_at"] = stamp_iso(created, raw[0])
         session["updated_at"] = stamp_iso(updated, raw[1])
         return session
+
+    def _family(self, index: int) -> tuple[str | None, list[str]]:
+        """Returns the ids of the session that started this one, and of those it started."""
+        ids, seed = self._catalog.ids, self.seed
+        parent = parent_index(seed, index)
+        children = range(index + 1, min(index + 4, len(ids)))
+        return (
+            None if parent is None else ids[parent],
+            [ids[child] for child in children if parent_index(seed, child) == index],
+        )
+
+    def _settle(self, index: int) -> None:
+        """Lands an analysis on its way, if its time has come (the lock held)."""
+        ready = self._generating.get(index)
+        if ready is not None and time.monotonic() >= ready:
+            del self._generating[index]
+            rng = random.Random(f"{self.seed}:generated:{self._catalog.ids[index]}")
+            self._overrides.get(index, {}).pop("analysis", None)
+            self._override(index, {"session_analysis": analysis(rng)})
 
     def _override(self, index: int, fields: dict[str, Any]) -> None:
         """Sets fields of a session as given (timestamps kept apart); caches are dropped."""
@@ -257,7 +326,7 @@ class FakeDevin:
             if len(picked) == count:
                 return picked
             session_id = self._catalog.ids[index]
-            if session_id not in exclude and wanted(self._at(index)):
+            if session_id not in exclude and wanted(self._render(index, "v2")):
                 picked.append(session_id)
         live = (self._catalog.ids[index] for index in order)
         rest = [s for s in live if s not in exclude and s not in picked] if fill else []
@@ -267,7 +336,10 @@ class FakeDevin:
         """Moves a session on: it finishes, spends more ACUs, maybe opens a pull request."""
         index = self._catalog.live(session_id)
         now = to_micros(self.now)
-        session, start = self._at(index), min(max(since, self._catalog.created[index]), now)
+        session, start = (
+            self._render(index, "v2"),
+            min(max(since, self._catalog.created[index]), now),
+        )
         fields: dict[str, Any] = {
             "status": "exit" if rng.random() < 0.9 else "error",
             "acus_consumed": round(float(session["acus_consumed"]) + rng.uniform(0.5, 20), 2),

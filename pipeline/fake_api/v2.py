@@ -21,6 +21,7 @@ from .dialect import (
     Dialect,
     Request,
     Route,
+    parse_bounded_int,
     validation_error,
 )
 from .listing import cut
@@ -35,25 +36,6 @@ def bad_session_id(name: str = "session_id") -> dict[str, Any]:
     """Returns the 422 body of a session id that does not match the id pattern."""
     msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
     return {"detail": [validation_error("path", name, msg, "string_pattern_mismatch")]}
-
-
-def parse_bounded_int(
-    request: Request, name: str, default: int, low: int, high: int | None
-) -> tuple[int, dict[str, Any] | None]:
-    """Returns a query integer within [low, high] (or its default), and its validation error."""
-    try:
-        number = int(request.last(name, str(default)) or "")
-    except ValueError:
-        return default, validation_error(
-            "query", name, "Input should be a valid integer", "int_parsing"
-        )
-    if number < low:
-        msg = f"Input should be greater than or equal to {low}"
-        return number, validation_error("query", name, msg, "greater_than_equal")
-    if high is not None and number > high:
-        msg = f"Input should be less than or equal to {high}"
-        return number, validation_error("query", name, msg, "less_than_equal")
-    return number, None
 
 
 def parse_page(request: Request) -> tuple[int, int, dict[str, datetime], list[dict[str, Any]]]:
@@ -80,7 +62,7 @@ class V2(Dialect):
     prefix = "/v2/"
 
     def accepts_key(self, token: str) -> bool:
-        return True
+        return not token.startswith("cog_")  # a service user's key is for v3 only
 
     def route(self, request: Request) -> Route | None:
         path = request.path

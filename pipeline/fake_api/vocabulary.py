@@ -136,3 +136,52 @@ STATUS_WEIGHTS = {  # by whether the session is fresh (< 1 day old): those are o
     False: (80, 9, 5, 2, 1.5, 1.5, 1),
     True: (35, 7, 8, 30, 5, 8, 7),
 }
+
+# v3 only: fields v2 does not have. Enum values as v3.md lists them; a few it does not.
+V3_STATUS_DETAILS = {
+    "running": (("working", 50), ("waiting_for_user", 18), ("waiting_for_approval", 8),
+                ("finished", 22), ("compacting", 2)),
+    "suspended": (("inactivity", 40), ("user_request", 20), ("usage_limit_exceeded", 8),
+                  ("out_of_credits", 5), ("out_of_quota", 5), ("no_quota_allocation", 3),
+                  ("payment_declined", 2), ("org_usage_limit_exceeded", 6),
+                  ("total_session_limit_exceeded", 5), ("error", 6)),
+}  # fmt: skip
+ORIGINS = (("webapp", 45), ("slack", 20), ("api", 10), ("cli", 5), ("teams", 3), ("linear", 4),
+           ("jira", 3), ("automation", 2), ("desktop", 2), ("scheduled", 2), ("code_scan", 1),
+           ("other", 1), ("vscode", 1))  # fmt: skip
+CATEGORIES = {
+    "bug_fixing": ["Logic error", "Crash", "Regression", "Flaky test"],
+    "ci_cd_and_devops": ["CI pipeline", "Deployment", "Docker"],
+    "code_quality_and_security": ["Linting", "Dependency audit"],
+    "code_review": ["Pull request review"],
+    "code_review_and_analysis": ["Code walkthrough", "Architecture review"],
+    "data_and_automation": ["ETL job", "Scripting"],
+    "documentation_and_content": ["README", "API docs"],
+    "feature_development": ["New endpoint", "UI feature", "Integration"],
+    "migrations_and_upgrades": ["Framework upgrade", "Database migration"],
+    "other": [],
+    "production_investigation": ["Incident", "Performance regression"],
+    "refactoring_and_optimization": ["Refactor", "Performance"],
+    "research_and_exploration": ["Spike", "Codebase question"],
+    "security": ["Vulnerability fix"],
+    "unit_test_generation": ["Unit tests", "Coverage"],
+    "performance_tuning": ["Query tuning"],  # not in any published list
+}
+CLASSIFICATIONS = ["Bug fix", "Feature development", "Refactoring", "Testing", "DevOps",
+                   "Documentation", "Investigation", "Dependency upgrade"]  # fmt: skip
+LANGUAGES = ["Python", "TypeScript", "JavaScript", "Go", "Ruby", "Java", "Rust", "SQL", "YAML",
+             "Shell", "Kotlin"]  # fmt: skip
+TOOLS = ["pytest", "React", "Django", "FastAPI", "Express", "Docker", "GitHub Actions",
+         "PostgreSQL", "Redis", "Terraform", "Jest", "Rails", "Kubernetes"]  # fmt: skip
+COLORS = (("green", 40), ("blue", 25), ("yellow", 15), ("red", 15), ("gray", 5))
+V3_ACTION_TYPES = {"machine_setup": "machine_setup", "knowledge": "knowledge",
+                   "playbook": "other", "prompt": "prompt_improvement",
+                   "repo_setup": "repo_config", "secrets": "machine_setup"}  # fmt: skip
+NOTE_MESSAGES = [
+    "Followed the note on running `{cmd}` before pushing",
+    "Used the note saying {component} needs {lib} configured locally",
+    "Ignored the note about the target branch for {component}",
+    "Applied the note on pinning {lib}",
+]
+NOTE_REASONS = ["Applied at setup", "Saved a round trip", "The note was out of date",
+                "The note did not apply to this repository"]  # fmt: skip
