@@ -1,7 +1,7 @@
 """The benchmark's own venv for dlt: never a dependency of the project.
 
-Created by run.py when missing, from the same Python that runs the benchmarks; a stamp file
-names what was installed, so a half-made or outdated venv is made again.
+Created by the benchmark run when missing, from the same Python that runs the benchmarks; a
+stamp file names what was installed, so a half-made or outdated venv is made again.
 """
 
 from __future__ import annotations

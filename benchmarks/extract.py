@@ -20,8 +20,8 @@ import orjson
 from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, fresh_dir
 from benchmarks.datasets import SEED
 from benchmarks.measure import JobResult, Sampler, Stat, run_job, stat
-from pipeline.client import PAGE_LIMIT
 from pipeline.fake_api import FakeDevin
+from pipeline.sources.v2 import PAGE_LIMIT
 
 API_KEY = "bench-key"
 EXTRACT_DIR = WORK / "extract"

@@ -1,6 +1,6 @@
 """Profile the --from-raw load of the 20k data set under cProfile; print the top lines.
 
-    .venv/bin/python benchmarks/profile_load.py [--sessions 20000] [--top 25] [--sort cumulative]
+    .venv/bin/python -m benchmarks.profile_load [--sessions 20000] [--top 25] [--sort cumulative]
 
 The export runs in this process (imports excluded), with one profile for the main thread and
 one for each thread it starts (the warehouse writer), since cProfile alone sees only the main
@@ -17,11 +17,9 @@ import sys
 import threading
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # import benchmarks.*
-
-from benchmarks.common import WORK, fresh_dir  # noqa: E402
-from benchmarks.datasets import ensure_datasets  # noqa: E402
-from pipeline import cli  # noqa: E402
+from benchmarks.common import WORK, fresh_dir
+from benchmarks.datasets import ensure_datasets
+from pipeline import cli
 
 
 def _profile_threads(profiles: list[cProfile.Profile]) -> None:

@@ -22,7 +22,8 @@ QUICK_RESULTS = WORK / "RESULTS-quick.md"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="benchmarks/run.py", description="Benchmark extraction and loading; write RESULTS.md."
+        prog="python -m benchmarks",
+        description="Benchmark extraction and loading; write RESULTS.md.",
     )
     p.add_argument("--quick", action="store_true", help="small sizes, one run each (smoke test)")
     p.add_argument("--only", choices=("extract", "load"), help="run one benchmark only")

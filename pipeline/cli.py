@@ -1,4 +1,5 @@
 """Command line: parse flags and environment, run the export, print the summary, exit 0-3."""
+# Nothing heavy is imported here at module level: main() sets the environment first.
 
 from __future__ import annotations
 
@@ -11,17 +12,25 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from pipeline import __version__
 from pipeline.errors import ExportError, UsageError
-from pipeline.export import Settings, Summary, run_export
 from pipeline.ids import read_ids_file
 from pipeline.progress import Reporter
+from pipeline.redact import Redactor
+from pipeline.settings import API_VERSIONS, DEFAULT_API_URL, Settings
 
-DEFAULT_API_URL = "https://api.devin.ai"
+if TYPE_CHECKING:
+    from pipeline.export import Summary
+
 DEMO_SESSIONS = 500
+DEFAULT_OUT = Path("data")
+DEMO_OUT = DEFAULT_OUT / "demo"  # never the real warehouse: a demo must not mix into it
+# Variables whose values are secrets: masked wherever they could appear.
+SECRET_VARIABLES = ("DEVIN_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 EPILOG = """\
 The API key is read from DEVIN_API_KEY only (a flag would leak into shell history and ps).
@@ -96,14 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--out",
         type=Path,
-        default=Path("data"),
         metavar="DIR",
-        help="output folder (default: data)",
+        help=f"output folder (default: {DEFAULT_OUT}; {DEMO_OUT} with --demo)",
     )
     out.add_argument(
         "--api-url",
         metavar="URL",
         help=f"API base URL (default: $DEVIN_API_URL or {DEFAULT_API_URL})",
+    )
+    out.add_argument(
+        "--api-version",
+        choices=("auto", *API_VERSIONS),
+        default="auto",
+        help="API version: v3 for a cog_ key, v2 otherwise (default: auto)",
     )
     out.add_argument(
         "--concurrency",
@@ -176,12 +190,19 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
     key = environ.get("DEVIN_API_KEY", "").strip()
     if not key and not (args.demo or args.from_raw):
         raise UsageError(
-            "DEVIN_API_KEY is not set: export an Enterprise admin's personal key (apk_user_...)"
+            "DEVIN_API_KEY is not set: export a v3 service user's key (cog_...) or an "
+            "Enterprise admin's personal key (apk_user_...)"
         )
+    if args.summary_json is not None:
+        _check_writable(args.summary_json, "--summary-json")
+    version = args.api_version
+    if version == "auto":
+        version = "v3" if key.startswith("cog_") else "v2"
     return Settings(
-        out_dir=args.out,
+        out_dir=args.out or (DEMO_OUT if args.demo else DEFAULT_OUT),
         api_url=args.api_url or environ.get("DEVIN_API_URL") or DEFAULT_API_URL,
         api_key=key,
+        api_version=version,
         session_ids=tuple(ids),
         list_all=bool(args.all or args.full or args.demo),
         full=args.full or bool(args.demo),  # a demo always shows the whole enterprise
@@ -193,8 +214,17 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         max_rps=args.max_rps,
         timeout=args.timeout,
         retries=args.retries,
-        mode_prefix="demo" if args.demo else "",
+        demo=bool(args.demo),
     )
+
+
+def _check_writable(path: Path, flag: str) -> None:
+    """Refuse, before anything runs, a file that could not be written at the end."""
+    folder = path.absolute().parent
+    while not folder.exists():  # created at the end, like --out
+        folder = folder.parent
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UsageError(f"{flag} {path}: cannot write there (a folder, or not writable)")
 
 
 def format_summary(summary: Summary, out_dir: Path) -> str:
@@ -218,7 +248,7 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def summary_record(summary: Summary | None, code: int, error: str | None = None) -> dict:
+def summary_record(summary: Summary | None, code: int, error: str | None = None) -> dict[str, Any]:
     if summary is None:
         return {"status": "failed", "exit_code": code, "error": error}
     return {
@@ -252,22 +282,23 @@ def _open_hint(out_dir: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    # Arrow picks its allocator when pyarrow is first imported, which is after this. Its default
+    # here (mimalloc) holds on to freed memory: the 100k load peaked 25-50 MB higher than with
+    # the C library's malloc, at the same speed. A choice the user made in the environment wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     environ = dict(os.environ if environ is None else environ)
     args = build_parser().parse_args(argv)
-    reporter = Reporter(
-        fmt=args.log_format, quiet=args.quiet, secret=environ.get("DEVIN_API_KEY") or None
-    )
-    summary = None
+    redactor = Redactor(environ.get(name) for name in SECRET_VARIABLES)
+    reporter = Reporter(fmt=args.log_format, quiet=args.quiet, redactor=redactor)
+    summary, out_dir = None, args.out
     try:
         settings = settings_from(args, environ)
-        with ExitStack() as stack:
-            if args.demo:
-                settings = _with_demo_server(settings, args.demo, stack)
-            summary = run_export(settings, reporter)
+        out_dir = settings.out_dir
+        summary = _run(settings, args.demo, reporter)
         code = summary.exit_code
     except ExportError as err:
         code = err.exit_code
-        reporter.event("run_failed", reporter.redact(str(err)), level="error", exit_code=code)
+        reporter.event("run_failed", str(err), level="error", exit_code=code)
     except KeyboardInterrupt:
         reporter.event("interrupted", "interrupted: earlier batches are kept", level="error")
         return 130
@@ -276,13 +307,33 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         hint = "" if args.verbose else " (run with --verbose for the traceback)"
         reporter.event("internal_error", f"{type(err).__name__}: {err}{hint}", level="error")
         if args.verbose:
-            traceback.print_exc()
+            sys.stderr.write(redactor.text(traceback.format_exc()))
     if args.summary_json:
-        record = summary_record(summary, code)
-        args.summary_json.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+        code = _write_summary_json(args.summary_json, summary_record(summary, code), code, reporter)
     if summary is not None:
-        text = format_summary(summary, settings.out_dir)
-        _print(text + ("\n" + _open_hint(settings.out_dir) if args.demo else ""))
+        text = format_summary(summary, out_dir)
+        _print(redactor.text(text + ("\n" + _open_hint(out_dir) if args.demo else "")))
+    return code
+
+
+def _run(settings: Settings, demo: int | None, reporter: Reporter) -> Summary:
+    from pipeline.export import run_export  # after main() has set the environment
+
+    with ExitStack() as stack:
+        if demo:
+            settings = _with_demo_server(settings, demo, stack)
+        return run_export(settings, reporter)
+
+
+def _write_summary_json(path: Path, record: dict[str, Any], code: int, reporter: Reporter) -> int:
+    text = reporter.redact(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        reporter.event("summary_failed", f"cannot write --summary-json {path}: "
+                       f"{err.strerror or err}", level="error")  # fmt: skip
+        return code or 3
     return code
 
 
@@ -298,7 +349,8 @@ def _with_demo_server(settings: Settings, sessions: int, stack: ExitStack) -> Se
     from pipeline.fake_api import FakeApiServer, FakeDevin
 
     server = stack.enter_context(FakeApiServer(FakeDevin(sessions=sessions, seed=0)).start())
-    return replace(settings, api_url=server.url, api_key="demo-key")
+    key = "cog_demo-key" if settings.api_version == "v3" else "apk_user_demo-key"
+    return replace(settings, api_url=server.url, api_key=key)
 
 
 if __name__ == "__main__":

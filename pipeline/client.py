@@ -1,7 +1,9 @@
-"""HTTP client for the Devin Enterprise API: auth, retries, rate limit, paging, concurrency.
+"""HTTP client for the Devin API: auth, retries, rate limit, concurrency.
 
-Workers only fetch and parse; everything downstream (validation, flattening, loading) runs on
-the consumer's thread, so a slow load never holds a connection idle.
+It knows requests and answers, not API versions: a Source (pipeline.sources) says which paths
+to ask and how a listing is paged. Workers only fetch and parse; everything downstream
+(validation, flattening, loading) runs on the consumer's thread. Every body is redacted as it
+arrives, so a server that echoes the key back cannot carry it any further.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-import orjson
+import pydantic_core
 import urllib3
 from urllib3.connectionpool import HTTPConnectionPool
 
@@ -32,15 +34,17 @@ from pipeline.errors import (
     NotFound,
     UnparseableBody,
 )
+from pipeline.redact import Redactor
+from pipeline.responses import Kind, Response
 
-SESSION_PATH = "/v2/enterprise/sessions/{}"
-INSIGHTS_PATH = "/v2/enterprise/sessions/insights"
-PAGE_LIMIT = 200
 MAX_RETRY_AFTER = 300.0
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 T = TypeVar("T")
-R = TypeVar("R")
+
+
+def is_retried(status: int) -> bool:
+    """429 and every 5xx, CDN answers 520-524 included, are worth another try."""
+    return status == 429 or 500 <= status <= 599
 
 
 @dataclass(frozen=True)
@@ -55,19 +59,8 @@ class ClientConfig:
     max_backoff: float = 30.0
 
 
-@dataclass
-class Response:
-    """One answer: a session detail, or a page of the insights list (key "page:<skip>")."""
-
-    key: str
-    data: Any = None
-    body: bytes = b""
-    error: ApiError | None = None
-    received_at: datetime | None = None
-
-    @property
-    def is_page(self) -> bool:
-        return self.key.startswith("page:")
+class Stopped(Exception):
+    """The run is stopping (a rejected key, Ctrl-C): waiting workers give up at once."""
 
 
 class TokenBucket:
@@ -142,11 +135,18 @@ def _pool(base_url: str, size: int) -> tuple[urllib3.ProxyManager | HTTPConnecti
 
 
 class DevinClient:
-    def __init__(self, config: ClientConfig, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        redactor: Redactor | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.config = config
         self.base_url = config.base_url.rstrip("/")
-        self._sleep = sleep
-        self._bucket = TokenBucket(config.max_rps)
+        self.redactor = redactor or Redactor([config.api_key])
+        self.stopping = threading.Event()
+        self._sleep = sleep or self._wait
+        self._bucket = TokenBucket(config.max_rps, sleep=self._sleep)
         # urllib3, the engine under requests, used directly: a third of the CPU per request,
         # which is what decides the rate on a small machine. The pool is thread-safe.
         self._http, self._prefix = _pool(self.base_url, config.concurrency)
@@ -158,15 +158,22 @@ class DevinClient:
         }
         self._timeout = urllib3.Timeout(connect=config.timeout, read=config.timeout)
 
+    def _wait(self, seconds: float) -> None:
+        """Sleep, unless the run stops meanwhile: then give up at once."""
+        if self.stopping.wait(seconds):
+            raise Stopped
+
+    def stop(self) -> None:
+        self.stopping.set()
+
     # -- one request -------------------------------------------------------------------------
 
-    def _get_once(self, path: str, params: dict[str, Any] | None) -> tuple[bytes, Any]:
-        target = path + (f"?{urlencode(params)}" if params else "")
+    def _send_once(self, method: str, target: str) -> tuple[bytes, Any]:
         url = self.base_url + target  # for messages
         deadline = time.monotonic() + self.config.timeout
         try:
             resp = self._http.urlopen(
-                "GET", self._prefix + target, headers=self._headers, timeout=self._timeout,
+                method, self._prefix + target, headers=self._headers, timeout=self._timeout,
                 retries=False, redirect=False, preload_content=False,
             )  # fmt: skip
             try:
@@ -184,35 +191,53 @@ class DevinClient:
         except urllib3.exceptions.HTTPError as err:  # refused, reset, dropped, cut short
             message = f"connection failed: {url}: {type(err).__name__}"
             raise _Retryable(ApiConnectionError(message)) from None
-        body = b"".join(chunks)
+        body = self.redactor.bytes(b"".join(chunks))
         status = resp.status
-        if status >= 400:
-            text = body[:500].decode("utf-8", "replace")
-            if status in (401, 403):
-                raise AuthError(status, url, text)
-            if status == 404:
-                raise NotFound(status, url, text)
-            error = ApiStatusError(status, url, text)
-            if status in _RETRY_STATUSES:
-                raise _Retryable(error, parse_retry_after(resp.headers.get("Retry-After")))
-            raise error
+        if status >= 300:
+            raise self._status_error(status, url, body, resp.headers)
         try:
-            return body, orjson.loads(body)
-        except orjson.JSONDecodeError as err:
-            raise _Retryable(UnparseableBody(f"body is not JSON ({err}): {url}", body)) from None
+            # pydantic's parser, not orjson's: integers wider than 64 bits stay exact.
+            return body, pydantic_core.from_json(body)
+        except ValueError as err:
+            error = UnparseableBody(f"body is not JSON ({err}): {url}", body)
+            raise _Retryable(error) from None
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> tuple[bytes, Any]:
-        """Return (body, parsed JSON) of a GET, retrying transient failures."""
+    def _status_error(
+        self, status: int, url: str, body: bytes, headers: Any
+    ) -> ApiStatusError | _Retryable:
+        text = body[:500].decode("utf-8", "replace")
+        if status in (401, 403):
+            return AuthError(status, url, text)
+        if status == 404:
+            return NotFound(status, url, text)
+        if status < 400:  # a redirect: never followed, as it would carry the key elsewhere
+            where = self.redactor.text(str(headers.get("Location", "")))[:200]
+            return ApiStatusError(status, url, f"redirected to {where}: check --api-url")
+        error = ApiStatusError(status, url, text)
+        if is_retried(status):
+            return _Retryable(error, parse_retry_after(headers.get("Retry-After")))
+        return error
+
+    def request(
+        self, path: str, params: dict[str, Any] | None = None, method: str = "GET"
+    ) -> tuple[bytes, Any]:
+        """Return (body, parsed JSON) of a request, retrying transient failures."""
+        target = path + (f"?{urlencode(params, doseq=True)}" if params else "")
         attempt = 0
         while True:
+            if self.stopping.is_set():
+                raise Stopped
             self._bucket.acquire()
             try:
-                return self._get_once(path, params)
+                return self._send_once(method, target)
             except _Retryable as retry:
                 if attempt >= self.config.retries:
                     raise retry.error from None
                 self._sleep(self._backoff(attempt, retry.retry_after))
                 attempt += 1
+            except AuthError:
+                self.stop()  # every other worker gives up too: the whole run stops
+                raise
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         # Full jitter spreads retries of many workers; Retry-After is a floor, never shortened.
@@ -222,66 +247,34 @@ class DevinClient:
             return max(min(retry_after, MAX_RETRY_AFTER), jitter)
         return jitter
 
-    # -- endpoints ---------------------------------------------------------------------------
-
-    def session(self, session_id: str) -> Response:
-        """Return the detail of one session, or a Response carrying its error."""
-        return self._respond(session_id, SESSION_PATH.format(quote(session_id, safe="")), None)
-
-    def page(self, skip: int, filters: dict[str, str], limit: int = PAGE_LIMIT) -> Response:
-        """Return one page of the insights list."""
-        params = {"limit": limit, "skip": skip, **filters}
-        return self._respond(f"page:{skip}", INSIGHTS_PATH, params)
-
-    def _respond(self, key: str, path: str, params: dict[str, Any] | None) -> Response:
+    def answer(
+        self, kind: Kind, key: str, path: str, params: dict[str, Any] | None = None
+    ) -> Response:
+        """Return the answer as a Response, or a Response carrying its error (401/403 raise)."""
         try:
-            body, data = self.get(path, params)
+            body, data = self.request(path, params)
         except AuthError:
             raise
         except ApiError as err:
-            return Response(key, error=err, body=getattr(err, "body", b"") or b"")
-        return Response(key, data=data, body=body, received_at=datetime.now(UTC))
+            return Response(kind, key, error=err, body=getattr(err, "body", b"") or b"")
+        return Response(kind, key, data=data, body=body, received_at=datetime.now(UTC))
 
-    def sessions(self, session_ids: Iterable[str]) -> Iterator[Response]:
-        """Fetch many sessions concurrently; yield each answer as it arrives."""
-        return self._parallel(self.session, session_ids)
-
-    def pages(self, filters: dict[str, str]) -> Iterator[Response]:
-        """Yield every page of the insights list matching filters.
-
-        The first page tells the total, so the rest are fetched concurrently; without a total
-        the pages are followed one by one through next_cursor.
-        """
-        first = self.page(0, filters)
-        yield first
-        data = first.data if isinstance(first.data, dict) else {}
-        total = data.get("total")
-        if first.error or not data.get("has_more"):
-            return
-        if isinstance(total, int):
-            skips = range(PAGE_LIMIT, total, PAGE_LIMIT)
-            yield from self._parallel(lambda skip: self.page(skip, filters), skips)
-            return
-        cursor = data.get("next_cursor")
-        while isinstance(cursor, int):
-            resp = self.page(cursor, filters)
-            yield resp
-            data = resp.data if isinstance(resp.data, dict) else {}
-            cursor = data.get("next_cursor") if data.get("has_more") else None
+    def page(self, path: str, params: dict[str, Any], key: str) -> Response:
+        return self.answer(Kind.PAGE, key, path, params)
 
     # -- concurrency -------------------------------------------------------------------------
 
-    def _parallel(self, fetch: Callable[[T], Response], items: Iterable[T]) -> Iterator[Response]:
+    def parallel(self, fetch: Callable[[T], Response], items: Iterable[T]) -> Iterator[Response]:
         """Run fetch over items on a bounded pool; results stream through a bounded queue."""
         source = iter(items)
         source_lock = threading.Lock()
         results: queue.Queue[Response | BaseException | None] = queue.Queue(
             maxsize=self.config.concurrency * 4
         )
-        stop = threading.Event()
+        done = threading.Event()
 
         def put(item: Response | BaseException | None) -> None:
-            while not stop.is_set():
+            while not done.is_set():
                 try:
                     results.put(item, timeout=0.1)
                     return
@@ -290,12 +283,14 @@ class DevinClient:
 
         def work() -> None:
             try:
-                while not stop.is_set():
+                while not done.is_set():
                     with source_lock:
                         item = next(source, None)
                     if item is None:
                         break
                     put(fetch(item))
+            except Stopped:
+                pass
             except BaseException as err:  # noqa: BLE001 - handed to the consumer to re-raise
                 put(err)
             finally:
@@ -317,8 +312,11 @@ class DevinClient:
                     raise got
                 else:
                     yield got
+        except BaseException:
+            self.stop()  # Ctrl-C or an error: workers sleeping on a backoff wake and leave
+            raise
         finally:
-            stop.set()
+            done.set()
             for w in workers:
                 w.join(timeout=self.config.timeout + 1)
 

@@ -9,6 +9,7 @@ ExportError                 base
       NotFound              404
       AuthError             401/403: fatal for the whole run, exit 3
     UnparseableBody         a 200 whose body is not JSON (malformed or truncated)
+    IncompleteListing       a listing the server did not let us finish
   InvalidResponse           a body that fails validation (.path of the failing field)
   FatalError                the run cannot go on: exit 3
     LockedError             another run holds --out
@@ -61,6 +62,12 @@ class UnparseableBody(ApiError):
         self.body = body
 
 
+class IncompleteListing(ApiError):
+    """The list endpoint stopped before every session was listed (or could not be followed)."""
+
+    kind = "incomplete_listing"
+
+
 class ApiStatusError(ApiError):
     """The API answered with an error status."""
 
@@ -85,8 +92,9 @@ class AuthError(ApiStatusError):
 
     def __str__(self) -> str:
         return (
-            f"the API rejected the key (HTTP {self.status}): "
-            "check DEVIN_API_KEY (an Enterprise admin's personal key, apk_user_...)"
+            f"the API rejected the key (HTTP {self.status} from {self.url}): check DEVIN_API_KEY "
+            "(v2: an Enterprise admin's personal key, apk_user_...; v3: a service user's key, "
+            "cog_..., with ViewAccountSessions) and --api-version"
         )
 
 

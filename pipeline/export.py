@@ -7,46 +7,29 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
-from pydantic import ValidationError
-
 from pipeline import __version__
-from pipeline.client import ClientConfig, DevinClient, Response
-from pipeline.errors import ExportError, InvalidResponse, UnparseableBody
-from pipeline.flatten import flatten
-from pipeline.ids import is_valid_session_id, printable_id, unique
-from pipeline.load import STATE_DIR, Batch, SerialWriter, Warehouse, storage_errors
+from pipeline.batch import Batch
+from pipeline.client import ClientConfig, DevinClient
+from pipeline.consume import Consumer, RunInfo
+from pipeline.errors import ExportError
+from pipeline.files import storage_errors
+from pipeline.ids import is_valid_session_id, unique
 from pipeline.lock import OutputLock
-from pipeline.models import SessionDetail
+from pipeline.parquet import write_snapshots
 from pipeline.progress import Reporter
-from pipeline.raw import RawChunk, RawWriter, parse_saved, raw_files
+from pipeline.raw import RawWriter, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
+from pipeline.responses import Kind, Response
+from pipeline.settings import Settings
+from pipeline.sources import source_for
+from pipeline.warehouse import STATE_DIR, SerialWriter, Warehouse
 
 LATE_ANALYSIS_WINDOW = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Settings:
-    out_dir: Path
-    api_url: str = "https://api.devin.ai"
-    api_key: str = ""
-    session_ids: tuple[str, ...] = ()
-    list_all: bool = False
-    full: bool = False
-    refresh_open: bool = False
-    from_raw: tuple[Path, ...] = ()
-    overlap: timedelta = timedelta(days=2)
-    batch_size: int = 1000
-    concurrency: int = 8
-    max_rps: float = 0.0
-    timeout: float = 30.0
-    retries: int = 5
-    mode_prefix: str = ""
+INVALID_ID = "not a session id: letters, digits, - and _ only, 1 to 128 characters"
 
 
 @dataclass
@@ -80,130 +63,23 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def _error_message(error: Exception) -> str:
-    return str(error).splitlines()[0][:500] if str(error) else type(error).__name__
+class WarehouseSink:
+    """Writes each batch on the writer thread: its raw bodies first, then the warehouse."""
 
-
-def _field_path(err: ValidationError) -> tuple[str, str]:
-    first = err.errors()[0]
-    return ".".join(str(p) for p in first["loc"]), first["msg"]
-
-
-class _Run:
-    """Consumes responses: lands raw bodies, validates, flattens and writes batches."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        warehouse: Warehouse,
-        reporter: Reporter,
-        raw: RawWriter | None,
-        run_id: str,
-        started: datetime,
-        writer: SerialWriter | None = None,
-    ) -> None:
-        self.settings = settings
+    def __init__(self, warehouse: Warehouse, raw: RawWriter | None, writer: SerialWriter) -> None:
         self.warehouse = warehouse
-        self.reporter = reporter
         self.raw = raw
-        self.run_id = run_id
-        self.started = started
-        self.batch = Batch()
-        self.writer = writer if writer is not None else SerialWriter()
-        self.exported: set[str] = set()
-        self.failed: dict[str, str] = {}
-        self.max_updated_at: datetime | None = None
+        self.writer = writer
 
-    def consume(self, responses: Iterable[Response]) -> None:
-        for resp in responses:
-            self._take(resp)
-            if len(self.batch) >= self.settings.batch_size:
-                self.flush()
-            self.reporter.progress(len(self.exported), len(self.failed))
+    def write(self, batch: Batch) -> None:
+        self.writer.submit(lambda: self._write(batch))
 
-    def _take(self, resp: Response) -> None:
-        if resp.data is None and resp.error is None:  # a saved line, not parsed yet
-            try:  # most lines are sessions: validate them straight from JSON, the fast path
-                session = SessionDetail.model_validate_json(resp.body)
-            except ValidationError:
-                resp = parse_saved(resp)  # a page, a broken session, or not JSON at all
-            else:
-                self._accept(session, resp)
-                return
-        if resp.error is not None:
-            self.fail(resp.key, resp.error.kind, _error_message(resp.error), resp.error.status)
-            if isinstance(resp.error, UnparseableBody) and self.raw:
-                self.raw.quarantine(resp.key, str(resp.error), resp.error.body)
-            return
-        self._take_response(resp)
-
-    def _take_response(self, resp: Response) -> None:
+    def _write(self, batch: Batch) -> None:
         if self.raw:
-            self.raw.add(resp.body)
-        if not resp.is_page:
-            self._take_session(resp.key, resp.data, resp)
-            return
-        items = resp.data.get("items") if isinstance(resp.data, dict) else None
-        if not isinstance(items, list):
-            error = InvalidResponse(resp.key, "items", "a page without an items list")
-            self._invalid(resp.key, error, resp)
-            return
-        for number, item in enumerate(items):
-            sid = item.get("session_id") if isinstance(item, dict) else None
-            key = sid if isinstance(sid, str) and sid else f"{resp.key}:item{number}"
-            self._take_session(key, item, resp)
-
-    def _take_session(self, key: str, item: object, resp: Response) -> None:
-        try:
-            session = SessionDetail.model_validate(item)
-        except ValidationError as err:
-            path, message = _field_path(err)
-            self._invalid(key, InvalidResponse(key, path, message), resp, item)
-            return
-        self._accept(session, resp)
-
-    def _accept(self, session: SessionDetail, resp: Response) -> None:
-        received = resp.received_at or self.started
-        self.batch.add(session.session_id, flatten(session, self.run_id, received))
-        self.batch.errors.pop(printable_id(session.session_id), None)  # it came through after all
-        self.exported.add(session.session_id)
-        self.failed.pop(session.session_id, None)
-        if resp.is_page:
-            newest = self.max_updated_at
-            self.max_updated_at = max(newest, session.updated_at) if newest else session.updated_at
-
-    def _invalid(
-        self, key: str, error: InvalidResponse, resp: Response, item: object = None
-    ) -> None:
-        self.fail(key, error.kind, str(error), None)
-        if self.raw:
-            body = resp.body if item is None or not resp.is_page else orjson.dumps(item)
-            self.raw.quarantine(key, str(error), body)
-
-    def fail(self, key: str, kind: str, message: str, status: int | None) -> None:
-        if key in self.exported:
-            return  # the same session already came through whole in this run
-        shown = printable_id(key)
-        self.failed[key] = kind
-        self.batch.add_error((self.run_id, shown, kind, status, message, datetime.now(UTC)))
-        self.reporter.session_error(shown, kind, message, status)
-
-    def flush(self) -> None:
-        """Hand the batch to the writer thread and start a new one."""
-        batch, self.batch = self.batch, Batch()
-        batch.prepare()  # the writer thread, not this one, is the critical path of a load
-        chunk = self.raw.take() if self.raw else None
-        self.writer.submit(lambda: self._write(batch, chunk))
-
-    def _write(self, batch: Batch, chunk: RawChunk | None) -> None:
-        if self.raw and chunk:
             with storage_errors(str(self.raw.path)):
-                self.raw.write(chunk)  # raw first: whatever is committed can be rebuilt from raw
+                # Raw first: whatever is committed can be rebuilt from raw.
+                self.raw.write(batch.raw_lines, batch.quarantined)
         self.warehouse.write_batch(batch)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def run_export(settings: Settings, reporter: Reporter) -> Summary:
@@ -216,123 +92,177 @@ def run_export(settings: Settings, reporter: Reporter) -> Summary:
         warehouse = Warehouse(settings.out_dir)
         warehouse.open()
         try:
-            return _run(settings, warehouse, reporter, clock)
+            return ExportRun(settings, warehouse, reporter, clock).run()
         finally:
             warehouse.close()
 
 
-def _run(settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: float) -> Summary:
-    started = datetime.now(UTC)
-    run_id = new_run_id(started)
-    # Rebuilding from raw files writes no new raw files: the bodies are already there.
-    raw = None if settings.from_raw else RawWriter(settings.out_dir / "raw", run_id, started)
-    run = _Run(settings, warehouse, reporter, raw, run_id, started)
-    summary = Summary(run.run_id)
-    modes = [settings.mode_prefix] if settings.mode_prefix else []
-    watermark = None
+class ExportRun:
+    def __init__(
+        self, settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: float
+    ) -> None:
+        self.settings = settings
+        self.warehouse = warehouse
+        self.reporter = reporter
+        self.clock = clock
+        self.started = datetime.now(UTC)
+        self.run_id = new_run_id(self.started)
+        self.summary = Summary(self.run_id)
+        self.modes = ["demo"] if settings.demo else []
+        self.watermark: datetime | None = None
+        self.max_updated_at: datetime | None = None
+        # Rebuilding from raw files writes no new raw files: the bodies are already there.
+        self.raw = None if settings.from_raw else RawWriter(settings.out_dir / "raw", self.run_id,
+                                                            self.started)  # fmt: skip
+        self.writer = SerialWriter()
+        self.info = RunInfo(self.run_id, self.started, settings.batch_size, land_raw=bool(self.raw))
 
-    def record(status: str, finished: datetime | None) -> None:
+    def record(self, status: str, finished: datetime | None) -> None:
+        settings, summary = self.settings, self.summary
         summary.status = status
-        summary.exported = len(run.exported)
-        summary.failed = len(run.failed)
-        summary.duration_seconds = time.monotonic() - clock
-        max_updated = run.max_updated_at if settings.list_all else None
-        warehouse.record_run(
-            (
-                run.run_id, run.started, finished, "+".join(modes), settings.api_url,
-                summary.requested, summary.exported, summary.failed, status, __version__,
-                watermark, max_updated, summary.duration_seconds,
-            )
-        )  # fmt: skip
+        summary.duration_seconds = time.monotonic() - self.clock
+        self.warehouse.record_run(
+            run_id=self.run_id,
+            started_at=self.started,
+            finished_at=finished,
+            mode="+".join(self.modes),
+            api_url=None if settings.from_raw else settings.api_url.rstrip("/"),
+            sessions_requested=summary.requested,
+            sessions_exported=summary.exported,
+            sessions_failed=summary.failed,
+            status=status,
+            version=__version__,
+            watermark=self.watermark,
+            max_updated_at=self.max_updated_at if settings.list_all else None,
+            duration_seconds=summary.duration_seconds,
+            api_version=None if settings.from_raw else settings.api_version,
+        )
 
-    record("failed", None)  # stays "failed", without finished_at, if the run dies
-    reporter.event("run_started", f"run {run.run_id}: exporting to {settings.out_dir}",
-                   run_id=run.run_id)  # fmt: skip
-    try:
+    def run(self) -> Summary:
+        summary, settings = self.summary, self.settings
+        self.record("failed", None)  # stays "failed", without finished_at, if the run dies
+        self.reporter.event("run_started", f"run {self.run_id}: exporting to {settings.out_dir}",
+                            run_id=self.run_id)  # fmt: skip
+        sink = WarehouseSink(self.warehouse, self.raw, self.writer)
         try:
-            if settings.from_raw:
-                modes.append("from-raw")
-                job = ReadJob(raw_files(settings.from_raw), run_id, started, settings.batch_size)
-                run.exported, run.failed = read_in_child(job, warehouse, reporter)
-            else:
-                fetching = time.monotonic()
-                watermark = _extract(settings, warehouse, run, modes)
-                summary.fetch_seconds = time.monotonic() - fetching
-            run.flush()
-        finally:
-            run.writer.close()  # every batch handed over is written, even when the run fails
-    except ExportError:
-        record("failed", datetime.now(UTC))
-        raise
-    summary.watermark = watermark
-    status = "ok" if not run.failed else ("partial" if run.exported else "failed")
-    record(status, datetime.now(UTC))
-    for kind in run.failed.values():
-        summary.errors_by_kind[kind] = summary.errors_by_kind.get(kind, 0) + 1
-    summary.rows = warehouse.counts()
-    warehouse.create_views()
-    summary.paths = warehouse.write_parquet()
-    summary.paths.insert(0, warehouse.publish())
-    summary.duration_seconds = time.monotonic() - clock  # the snapshots and publishing too
-    if raw:
-        summary.paths += raw.written()
-    reporter.progress(summary.exported, summary.failed, force=True)
-    reporter.finish()
-    reporter.event(
-        "run_finished",
-        f"run {run.run_id}: {summary.status}",
-        run_id=run.run_id,
-        status=summary.status,
-        exported=summary.exported,
-        failed=summary.failed,
-        errors_by_kind=summary.errors_by_kind,
-        duration_seconds=round(summary.duration_seconds, 3),
-    )
-    return summary
+            try:
+                if settings.from_raw:
+                    self.modes.append("from-raw")
+                    job = ReadJob(raw_files(settings.from_raw), self.info)
+                    read_in_child(job, sink.write, self.reporter)
+                else:
+                    fetching = time.monotonic()
+                    self.extract(sink)
+                    summary.fetch_seconds = time.monotonic() - fetching
+            finally:
+                self.writer.close()  # every batch handed over is written, even when failing
+        except ExportError:
+            self.count()
+            self.record("failed", datetime.now(UTC))
+            raise
+        self.count()
+        status = "ok" if not summary.failed else ("partial" if summary.exported else "failed")
+        if status != "ok":
+            self.max_updated_at = None  # a run with failures never moves the watermark
+        self.record(status, datetime.now(UTC))
+        summary.watermark = self.watermark
+        return self.finish()
 
+    def count(self) -> None:
+        self.summary.exported, self.summary.errors_by_kind = self.warehouse.run_outcome(self.run_id)
+        self.summary.failed = sum(self.summary.errors_by_kind.values())
 
-def _extract(
-    settings: Settings, warehouse: Warehouse, run: _Run, modes: list[str]
-) -> datetime | None:
-    """Fetch every requested session into run; return the watermark --all used, if any."""
-    config = ClientConfig(
-        base_url=settings.api_url,
-        api_key=settings.api_key,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        concurrency=settings.concurrency,
-        max_rps=settings.max_rps,
-    )
-    client = DevinClient(config)
-    watermark = None
-    # Read from the warehouse before any batch is handed to the writer thread, which then
-    # owns the connection until the end of the run.
-    refresh = []
-    if settings.refresh_open:
-        refresh = warehouse.ids_to_refresh(datetime.now(UTC) - LATE_ANALYSIS_WINDOW)
-    try:
-        if settings.list_all:
-            last = None if settings.full else warehouse.last_watermark()
-            filters = {}
-            if last is not None:
-                watermark = last - settings.overlap
-                filters["updated_date_from"] = _iso(watermark)
-            modes.append("all" if last is not None else "all-full")
-            run.consume(client.pages(filters))
-        ids = list(settings.session_ids)
-        if settings.session_ids:
-            modes.append("ids")
+    def finish(self) -> Summary:
+        summary, warehouse = self.summary, self.warehouse
+        summary.rows = warehouse.counts()
+        warehouse.create_views()
+        with storage_errors(str(self.settings.out_dir / "parquet")):
+            summary.paths = write_snapshots(warehouse.db, self.settings.out_dir / "parquet")
+        summary.paths.insert(0, warehouse.publish())
+        summary.duration_seconds = time.monotonic() - self.clock  # snapshots and publishing too
+        if self.raw:
+            summary.paths += self.raw.written()
+        self.reporter.progress(summary.exported, summary.failed, force=True)
+        self.reporter.finish()
+        self.reporter.event(
+            "run_finished",
+            f"run {self.run_id}: {summary.status}",
+            run_id=self.run_id,
+            status=summary.status,
+            exported=summary.exported,
+            failed=summary.failed,
+            errors_by_kind=summary.errors_by_kind,
+            duration_seconds=round(summary.duration_seconds, 3),
+        )
+        return summary
+
+    def extract(self, sink: WarehouseSink) -> None:
+        """Fetch every requested session: the listing first, then the ids not listed."""
+        settings, warehouse = self.settings, self.warehouse
+        source = source_for(settings.api_version)
+        client = DevinClient(
+            ClientConfig(
+                base_url=settings.api_url,
+                api_key=settings.api_key,
+                timeout=settings.timeout,
+                retries=settings.retries,
+                concurrency=settings.concurrency,
+                max_rps=settings.max_rps,
+            ),
+            self.reporter.redactor,
+        )
+        consumer = Consumer(self.info, sink, self.reporter, source)
+        # Read from the warehouse before any batch is handed to the writer thread, which then
+        # owns the connection until the end of the run.
+        refresh: list[str] = []
         if settings.refresh_open:
-            modes.append("refresh-open")
-            ids += refresh
+            refresh = warehouse.ids_to_refresh(datetime.now(UTC) - LATE_ANALYSIS_WINDOW)
+        last = None
+        if not settings.full:
+            last = warehouse.last_watermark(settings.api_url, settings.api_version)
         wanted = []
-        for sid in unique(ids):
-            if not is_valid_session_id(sid):
-                run.fail(sid, "invalid_id", "not a session id: letters, digits, - and _ only, "
-                         "1 to 128 characters", None)  # fmt: skip
-            elif sid not in run.exported:
+        for sid in unique([*settings.session_ids, *refresh]):
+            if is_valid_session_id(sid):
                 wanted.append(sid)
-        run.consume(client.sessions(wanted))
-    finally:
-        client.close()
-    return watermark
+            else:
+                consumer.fail(sid, "invalid_id", INVALID_ID, None)
+        consumer.watched = set(wanted)
+        consumer.gone_if_missing = set(refresh)
+        try:
+            if settings.list_all:
+                self.watermark = last - settings.overlap if last is not None else None
+                self.modes.append("all" if last is not None else "all-full")
+                consumer.consume(source.pages(client, source.list_filters(self.watermark),
+                                              settings.concurrency))  # fmt: skip
+                self.check_listing(consumer)
+                self.max_updated_at = consumer.max_listed_updated_at
+            if settings.session_ids:
+                self.modes.append("ids")
+            if settings.refresh_open:
+                self.modes.append("refresh-open")
+
+            def fetch(sid: str) -> Response:
+                return client.answer(Kind.SESSION, sid, source.session_path(sid))
+
+            remaining = [sid for sid in wanted if sid not in consumer.seen_watched]
+            consumer.consume(client.parallel(fetch, remaining))
+            consumer.flush()
+        finally:
+            client.stop()
+            client.close()
+
+    def check_listing(self, consumer: Consumer) -> None:
+        """Fail the listing if it brought fewer distinct sessions than its first page announced."""
+        consumer.flush()
+        total = consumer.first_total
+        if total is None:
+            return
+        received = self.writer.call(lambda: self.warehouse.listed_in_run(self.run_id))
+        if received < total:
+            consumer.fail(
+                "listing",
+                "incomplete_listing",
+                f"the listing brought {received} distinct sessions of the {total} its first page "
+                "announced: the watermark stays, the next run lists them again",
+                None,
+            )

@@ -28,9 +28,10 @@ def read_ids_file(name: str) -> list[str]:
     """Return the ids of a file (or stdin for "-"): one a line, blanks and # comments skipped."""
     try:
         if name == "-":
-            text = sys.stdin.read()
+            text = sys.stdin.read().removeprefix("\ufeff")
         else:
-            text = Path(name).read_text(encoding="utf-8")
+            # utf-8-sig: a file saved by an editor that writes a byte order mark loses no id.
+            text = Path(name).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         reason = getattr(err, "strerror", None) or str(err)
         raise UsageError(f"cannot read ids file {name}: {reason}") from None

@@ -1,4 +1,4 @@
-"""Pydantic models of the Devin API payloads, field names as in the OpenAPI text.
+"""Pydantic models of the Devin API v2 payloads, field names as in the OpenAPI text.
 
 Validation is strict (a number where a string belongs is an error, not a coercion), timestamps
 must be ISO 8601 strings and come out in UTC, and unknown fields are kept, not dropped.
@@ -22,21 +22,24 @@ def _parse_iso(value: Any) -> Any:
     return value
 
 
-def _as_utc(value: datetime) -> datetime:
-    # A timestamp without an offset is taken as UTC, as the API documents UTC throughout.
+def as_utc(value: datetime) -> datetime:
+    """Return value in UTC; a timestamp without an offset is taken as UTC, as the API says."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000 in UTC
+        raise ValueError(f"{value.isoformat()} cannot be represented in UTC") from None
 
 
-UtcDatetime = Annotated[datetime, BeforeValidator(_parse_iso), AfterValidator(_as_utc)]
+UtcDatetime = Annotated[datetime, BeforeValidator(_parse_iso), AfterValidator(as_utc)]
 
 
-class _Model(BaseModel):
+class ApiModel(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
 
 
-class PullRequest(_Model):
+class PullRequest(ApiModel):
     url: str
     state: str | None = None
 
@@ -53,44 +56,44 @@ class PullRequest(_Model):
         return data
 
 
-class Issue(_Model):
+class Issue(ApiModel):
     issue: str
     impact: str
     label: str
 
 
-class ActionItem(_Model):
+class ActionItem(ApiModel):
     issue_id: str | None
     type: str
     action_item: str
 
 
-class TimelineEvent(_Model):
+class TimelineEvent(ApiModel):
     title: str
     description: str
 
 
-class FeedbackItem(_Model):
+class FeedbackItem(ApiModel):
     issue_id: str | None
     summary: str | None
     excerpt: str | None
     details: str | None
 
 
-class SuggestedPrompt(_Model):
+class SuggestedPrompt(ApiModel):
     original_prompt: str
     suggested_prompt: str
     feedback_items: list[FeedbackItem]
 
 
-class SessionAnalysis(_Model):
+class SessionAnalysis(ApiModel):
     issues: list[Issue] = []
     action_items: list[ActionItem] = []
     timeline: list[TimelineEvent] = []
     suggested_prompt: SuggestedPrompt | None
 
 
-class SessionDetail(_Model):
+class SessionDetail(ApiModel):
     session_id: str
     url: str
     # A plain string, not the documented enum: a status added by Devin must not lose a session.

@@ -9,27 +9,13 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
-
-from pipeline.client import Response
-from pipeline.errors import UnparseableBody, UsageError
+from pipeline.errors import UsageError
+from pipeline.responses import Kind, Response
 
 QUARANTINE = "quarantine"
-
-
-def one_line(body: bytes) -> bytes:
-    """Return a JSON body on one line; a raw newline in valid JSON is only ever whitespace."""
-    return body.replace(b"\r", b" ").replace(b"\n", b" ")
-
-
-@dataclass
-class RawChunk:
-    lines: list[bytes]
-    quarantined: list[bytes]
 
 
 class RawWriter:
@@ -37,34 +23,14 @@ class RawWriter:
         day = started.strftime("%Y-%m-%d")
         self.path = raw_dir / day / f"{run_id}.jsonl.gz"
         self.quarantine_path = raw_dir / QUARANTINE / day / f"{run_id}.jsonl.gz"
-        self._pending: list[bytes] = []
-        self._quarantined: list[bytes] = []
 
-    def add(self, body: bytes) -> None:
-        self._pending.append(one_line(body))
-
-    def quarantine(self, key: str, error: str, body: bytes) -> None:
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            payload = body.decode("utf-8", "replace")
-        received = datetime.now(UTC)
-        record = {"session_id": key, "error": error, "received_at": received, "body": payload}
-        self._quarantined.append(orjson.dumps(record))
-
-    def take(self) -> RawChunk:
-        """Hand over what was added since the last take, for write() on another thread."""
-        chunk = RawChunk(self._pending, self._quarantined)
-        self._pending, self._quarantined = [], []
-        return chunk
-
-    def write(self, chunk: RawChunk) -> None:
-        """Append a chunk as one gzip member per file."""
-        for path, lines in ((self.path, chunk.lines), (self.quarantine_path, chunk.quarantined)):
-            if lines:
+    def write(self, lines: list[bytes], quarantined: list[bytes]) -> None:
+        """Append a batch's bodies as one gzip member per file."""
+        for path, chunk in ((self.path, lines), (self.quarantine_path, quarantined)):
+            if chunk:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "ab") as f:
-                    f.write(gzip.compress(b"\n".join(lines) + b"\n", compresslevel=1, mtime=0))
+                    f.write(gzip.compress(b"\n".join(chunk) + b"\n", compresslevel=1, mtime=0))
 
     def written(self) -> list[Path]:
         return [p for p in (self.path, self.quarantine_path) if p.exists()]
@@ -103,26 +69,12 @@ def _lines(path: Path) -> Iterator[bytes]:
 
 
 def read_raw(files: Iterable[Path]) -> Iterator[Response]:
-    """Yield each saved line of files (as raw_files lists them) unparsed, data None: most are
-    sessions, validated from JSON."""
+    """Yield each saved line of files (as raw_files lists them), unparsed."""
     for path in files:
         extracted = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         for number, line in enumerate(_lines(path), 1):
             line = line.strip()
             if line:
-                yield Response(f"{path.name}:{number}", body=line, received_at=extracted)
-
-
-def parse_saved(resp: Response) -> Response:
-    """Return a saved line parsed and keyed like the client's answers: a page or a session."""
-    try:
-        data = orjson.loads(resp.body)
-    except orjson.JSONDecodeError as err:
-        error = UnparseableBody(f"{resp.key} is not JSON ({err})", resp.body)
-        return Response(resp.key, body=resp.body, error=error, received_at=resp.received_at)
-    key = resp.key
-    if isinstance(data, dict) and isinstance(data.get("items"), list):
-        key = f"page:{resp.key}"
-    elif isinstance(data, dict) and isinstance(data.get("session_id"), str):
-        key = data["session_id"]
-    return Response(key, data=data, body=resp.body, received_at=resp.received_at)
+                yield Response(
+                    Kind.SAVED, f"{path.name}:{number}", body=line, received_at=extracted
+                )

@@ -6,20 +6,14 @@ import io
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.errors import FatalError
 from pipeline.fake_api import FakeDevin
-from pipeline.load import Warehouse
-from pipeline.progress import Reporter
-from pipeline.raw_process import ReadJob, read_in_child
 from pipeline.schema import TABLES
-from tests.conftest import KEY, query, run_cli, scalar
+from tests.helpers import KEY, query, run_cli, scalar
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_TABLE_COUNTS = {
@@ -92,7 +86,6 @@ def test_demo_exports_everything_and_prints_how_to_open_it(out):
     db = out / "devin.duckdb"
     assert "40 exported, 0 failed" in result.stdout
     assert f"duckdb.connect('{db}', read_only=True)" in result.stdout
-    from pipeline.fake_api import FakeDevin
 
     fake = FakeDevin(sessions=40, seed=0)
     assert_matches_api(db, [fake.session(i) for i in fake.ids()])
@@ -204,6 +197,8 @@ def test_refresh_open_refetches_sessions_still_moving(server, out):
 
 
 def test_from_raw_rebuilds_the_same_warehouse_without_network(server, out, tmp_path):
+    huge = server.devin.ids()[3]
+    server.devin.update(huge, ledger_seq=2**70, nested={"deep": [-(2**80)]})  # wider than 64 bits
     assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
     raw_files = list((out / "raw").rglob("*.jsonl.gz"))
     assert raw_files
@@ -212,6 +207,10 @@ def test_from_raw_rebuilds_the_same_warehouse_without_network(server, out, tmp_p
     assert result.code == 0, result.stderr
     for table in DATA_TABLE_COUNTS:
         assert data_rows(rebuilt / "devin.duckdb", table) == data_rows(out / "devin.duckdb", table)
+    extra = scalar(
+        rebuilt / "devin.duckdb", f"select extra from sessions where session_id = '{huge}'"
+    )
+    assert json.loads(extra)["ledger_seq"] == 2**70
 
 
 def test_summary_json_for_machines(server, out, tmp_path):
@@ -271,45 +270,67 @@ def test_run_export_py_and_console_script_as_subprocesses(tmp_path):
     assert "DEVIN_API_KEY" in helped.stdout
 
 
-def test_from_raw_keeps_the_good_lines_and_reports_the_bad(out, tmp_path):
-    devin = FakeDevin(sessions=6, seed=3)
-    s = [devin.session(sid) for sid in devin.ids()]
-    invalid = {**s[5], "acus_consumed": "lots"}
-    renamed = {**s[0], "title": "renamed later"}
-    page = {"items": [s[3], s[4]], "total": 2, "has_more": False}
-    lines = [orjson.dumps(x) for x in (s[0], s[1], page, invalid, renamed)]
-    lines.insert(3, b'{"session_id": "devin-cut", "status": ')  # cut short
-    raw = tmp_path / "raw.jsonl"
-    raw.write_bytes(b"\n".join(lines) + b"\n")
+def test_ids_file_with_a_byte_order_mark_loses_no_id(server, out, tmp_path):
+    ids = server.devin.ids()[:2]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n", encoding="utf-8-sig")  # as Notepad saves it
+    result = run_cli("--ids-file", str(ids_file), "--out", str(out), "--api-url", server.url)
+    assert result.code == 0, result.stderr
+    assert {
+        sid for (sid,) in query(out / "devin.duckdb", "select session_id from sessions")
+    } == set(ids)
 
-    result = run_cli("--from-raw", str(raw), "--out", str(out), "--batch-size", "2", key=None)
 
-    assert result.code == 1, result.stderr  # partial: the good lines are in, the bad reported
-    db = out / "devin.duckdb"
-    stored = {sid for (sid,) in query(db, "select session_id from sessions")}
-    assert stored == {
-        s[0]["session_id"],
-        s[1]["session_id"],
-        s[3]["session_id"],
-        s[4]["session_id"],
-    }
+@pytest.mark.parametrize("where", ["a-folder", "a-file/summary.json"])
+def test_summary_json_that_cannot_be_written_is_a_usage_error_before_anything_runs(
+    server, out, tmp_path, where
+):
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("")
+    result = run_cli(server.devin.ids()[0], "--out", str(out), "--api-url", server.url,
+                     "--summary-json", str(tmp_path / where))  # fmt: skip
+    assert result.code == 2
+    assert "--summary-json" in result.stderr and "Traceback" not in result.stderr
+    assert server.requests == [] and not out.exists()
+
+
+def test_summary_json_in_a_folder_not_made_yet_is_written(server, out):
+    summary = out / "reports" / "last-run.json"
+    result = run_cli(server.devin.ids()[0], "--out", str(out), "--api-url", server.url,
+                     "--summary-json", str(summary))  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert json.loads(summary.read_text())["status"] == "ok"
+
+
+def test_the_demo_never_mixes_into_the_real_warehouse(server, tmp_path, monkeypatch):
+    # The README's order: make demo, then the real export with the default --out.
+    monkeypatch.chdir(tmp_path)
+    demo = run_cli("--demo", "30", "--quiet", key=None)
+    assert demo.code == 0, demo.stderr
     assert (
-        scalar(db, f"select title from sessions where session_id = '{s[0]['session_id']}'")
-        == "renamed later"
+        scalar(tmp_path / "data" / "demo" / "devin.duckdb", "select count(*) from sessions") == 30
     )
-    kinds = sorted(kind for (kind,) in query(db, "select kind from export_errors"))
-    assert kinds == ["invalid_response", "invalid_response"]
-    assert s[5]["session_id"] in result.stderr and "acus_consumed" in result.stderr
-    assert "raw.jsonl:4" in result.stderr  # the line cut short, by file and line
+    real = run_cli("--all", "--api-url", server.url, "--quiet")
+    assert real.code == 0, real.stderr
+    db = tmp_path / "data" / "devin.duckdb"
+    stored = {sid for (sid,) in query(db, "select session_id from sessions")}
+    assert stored == set(server.devin.ids())  # every real session, and nothing else
+    real_raw = list((tmp_path / "data" / "raw").rglob("*.jsonl.gz"))
+    assert [p.name.removesuffix(".jsonl.gz") for p in real_raw] == [
+        scalar(db, "select run_id from export_runs")
+    ]  # a rebuild from data/raw brings back no demo session
+    assert scalar(db, "select watermark from export_runs") is None  # a full first pass
 
 
-def test_a_reading_process_that_fails_stops_the_run_with_its_error(tmp_path):
-    warehouse = Warehouse(tmp_path / "out")
-    warehouse.open()
-    gone = tmp_path / "gone.jsonl"  # removed between the parent's look and the child's read
-    job = ReadJob([gone], "run-1", datetime.now(UTC), 10)
-    try:
-        with pytest.raises(FatalError, match="reading the raw files failed: .*gone.jsonl"):
-            read_in_child(job, warehouse, Reporter(io.StringIO()))
-    finally:
-        warehouse.close()
+def test_the_watermark_comes_only_from_runs_against_the_same_api(server, out, tmp_path):
+    from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
+
+    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    other = FakeDevin(sessions=20, seed=99)
+    with FakeApiServer(other, key=KEY, faults=Faults()) as second:
+        result = run_cli("--all", "--out", str(out), "--api-url", second.url, "--quiet")
+        assert result.code == 0, result.stderr
+        assert all("updated_date_from" not in r["query"] for r in second.requests)
+    server.clear_requests()
+    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    assert all("updated_date_from" in r["query"] for r in server.requests)

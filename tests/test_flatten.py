@@ -12,6 +12,11 @@ from pipeline.schema import BY_NAME
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTRACTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+V3_ONLY = (
+    "status_detail", "origin", "category", "subcategory", "service_user_id", "playbook_id",
+    "parent_session_id", "is_archived", "structured_output", "num_user_messages",
+    "num_devin_messages", "session_size", "classification_category", "classification_confidence",
+)  # fmt: skip
 
 
 def load(name: str) -> dict:
@@ -47,6 +52,10 @@ def test_documented_example_lands_field_by_field():
             "extra": None,
             "_run_id": "run-1",
             "_extracted_at": EXTRACTED,
+            "deleted_at": None,
+            "api_version": "v2",
+            "ended_at": datetime(2024, 1, 15, 11, 45, tzinfo=UTC),
+            **dict.fromkeys(V3_ONLY),
         }
     ]
     assert rows["session_tags"] == [
@@ -70,6 +79,7 @@ def test_documented_example_lands_field_by_field():
             "issue": "Missing environment variables",
             "impact": "High",
             "label": "Configuration",
+            "issue_id": None,
         }
     ]
     assert rows["action_items"] == [
@@ -87,6 +97,8 @@ def test_documented_example_lands_field_by_field():
             "ordinal": 0,
             "title": "Started repository setup",
             "description": "Devin began setting up the development environment",
+            "color": None,
+            "issue_id": None,
         }
     ]
     assert rows["feedback_items"] == [

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import DATA_TABLES
-from tests.conftest import KEY, query, run_cli, scalar
+from tests.helpers import KEY, query, run_cli, scalar
 
 NIGHTLY = ("--all", "--refresh-open", "--quiet")
 
@@ -150,3 +150,21 @@ def test_bad_overlap_is_a_usage_error(days, out):
     with pytest.raises(SystemExit) as exit_info:
         run_cli("--all", "--overlap", days, "--out", str(out))
     assert exit_info.value.code == 2
+
+
+def test_refresh_open_marks_a_session_gone_keeps_its_rows_and_lets_it_go(server, out):
+    nightly(server, out)
+    db = out / "devin.duckdb"
+    running = [r[0] for r in query(db, "select session_id from sessions where status = 'running'")]
+    gone = running[0]
+    server.faults.script(gone, ["404"] * 5)  # deleted on Devin's side
+    tags_before = scalar(db, f"select count(*) from session_tags where session_id = '{gone}'")
+    nightly(server, out)  # exit 0: a deleted session is not a failure
+    assert scalar(db, f"select deleted_at is not null from sessions where session_id = '{gone}'")
+    assert (
+        scalar(db, f"select count(*) from session_tags where session_id = '{gone}'") == tags_before
+    )
+    assert scalar(db, "select count(*) from export_errors") == 0
+    server.clear_requests()
+    nightly(server, out)
+    assert gone not in {r["session_id"] for r in server.requests}  # never chosen again

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import FatalError
-from pipeline.load import Warehouse
+from pipeline.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,14 +32,17 @@ def test_the_wheel_carries_every_view_definition(tmp_path):
     )  # fmt: skip
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    views = sorted((ROOT / "sql" / "views").glob("*.sql"))
-    assert views
-    for view in views:
-        assert f"pipeline/sql/views/{view.name}" in names
+    sql = sorted((ROOT / "sql").rglob("*.sql"))
+    assert any(path.parent.name == "views" for path in sql)
+    for path in sql:
+        assert f"pipeline/sql/{path.relative_to(ROOT / 'sql')}" in names
+    packages = {path.parent for path in (ROOT / "pipeline").rglob("*.py")}
+    for package in packages:
+        assert f"{package.relative_to(ROOT)}/__init__.py" in names  # no subpackage left out
 
 
 def test_missing_view_definitions_stop_the_run_with_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("pipeline.load.VIEWS_DIRS", (tmp_path / "nowhere",))
+    monkeypatch.setattr("pipeline.warehouse.SQL_DIRS", (tmp_path / "nowhere",))
     warehouse = Warehouse(tmp_path / "out")
     warehouse.open()
     try:

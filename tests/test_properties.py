@@ -26,10 +26,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from pipeline.batch import Batch
 from pipeline.flatten import flatten
-from pipeline.load import Batch, Warehouse
 from pipeline.models import SessionDetail
+from pipeline.parquet import write_snapshots
 from pipeline.schema import BY_NAME, DATA_TABLES, TABLES
+from pipeline.warehouse import Warehouse
+from tests.helpers import FIXTURES
 from tests.strategies import (
     KNOWN_FIELDS,
     invalid_responses,
@@ -38,7 +41,7 @@ from tests.strategies import (
     session_responses,
 )
 
-DOCUMENTED_EXAMPLE = Path("/work/shared/api/examples/get-session.documented-example.json")
+DOCUMENTED_EXAMPLE = FIXTURES / "get-session.documented-example.json"
 RUN_ID = "run-1"
 EXTRACTED_AT = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -276,7 +279,7 @@ def write(out_dir: Path, *batches: Batch) -> None:
 def publish(out_dir: Path) -> Path:
     warehouse = Warehouse(out_dir)
     warehouse.open()
-    warehouse.write_parquet()
+    write_snapshots(warehouse.db, out_dir / "parquet")
     return warehouse.publish()
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run_cli, scalar
+from tests.helpers import run_cli, scalar
 
 READER = """
 import sys, duckdb

@@ -18,6 +18,8 @@ from pathlib import Path
 import orjson
 
 from pipeline.client import ClientConfig, DevinClient
+from pipeline.responses import Kind, Response
+from pipeline.sources.v2 import V2Source
 
 
 def main() -> int:
@@ -30,8 +32,13 @@ def main() -> int:
     ids = ids_file.read_text().split()
     config = ClientConfig(url, os.environ["DEVIN_API_KEY"], concurrency=concurrency)
     client = DevinClient(config)
+    source = V2Source()
+
+    def fetch(sid: str) -> Response:
+        return client.answer(Kind.SESSION, sid, source.session_path(sid))
+
     started = time.monotonic()
-    fetched = sum(1 for resp in client.sessions(ids) if resp.error is None)
+    fetched = sum(1 for resp in client.parallel(fetch, ids) if resp.error is None)
     seconds = time.monotonic() - started
     client.close()
     result.write_bytes(orjson.dumps({"sessions": fetched, "fetch_seconds": seconds}))

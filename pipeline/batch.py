@@ -1,0 +1,59 @@
+"""A batch: the rows of many sessions, their errors and raw bodies, written together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline.flatten import Rows
+from pipeline.schema import DATA_TABLES, Table
+
+
+@dataclass
+class Batch:
+    """What one transaction writes; a session repeated in a batch keeps its last version."""
+
+    run_id: str = ""
+    sessions: dict[str, Rows] = field(default_factory=dict)
+    errors: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # by session_id
+    raw_lines: list[bytes] = field(default_factory=list)
+    quarantined: list[bytes] = field(default_factory=list)
+    arrow: dict[str, pa.Table] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)  # sessions the API no longer has
+    deleted_at: datetime | None = None
+
+    def add(self, session_id: str, rows: Rows) -> None:
+        self.sessions.pop(session_id, None)
+        self.sessions[session_id] = rows
+        self.errors.pop(session_id, None)  # it came through after all
+
+    def add_error(self, session_id: str, row: tuple[Any, ...]) -> None:
+        if session_id not in self.sessions:  # a session this batch holds whole is no failure
+            self.errors[session_id] = row
+
+    def __len__(self) -> int:
+        return len(self.sessions) + len(self.errors) + len(self.deleted)
+
+    def table(self, table: Table) -> pa.Table:
+        if table.name not in self.arrow:
+            rows = [row for rows in self.sessions.values() for row in rows[table.name]]
+            self.arrow[table.name] = to_arrow(table, rows)
+        return self.arrow[table.name]
+
+    def prepare(self) -> None:
+        """Convert the rows to Arrow now, on this thread, so the writer only runs DuckDB."""
+        for table in DATA_TABLES:
+            self.table(table)
+        for rows in self.sessions.values():
+            rows.clear()  # the Arrow tables hold them now; only the ids are still needed
+
+
+def to_arrow(table: Table, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Return rows (tuples in schema order) as an Arrow table of the table's schema."""
+    schema = table.arrow_schema
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)

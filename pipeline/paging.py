@@ -1,0 +1,201 @@
+"""Following a listing by what the server answers, never by what it promised.
+
+Offset paging (v2) advances by the items each page actually held, with one item of overlap:
+the next page must begin with an item already seen, or sessions were deleted ahead of us and
+the list moved under our feet, so the pager steps back until the pages join again. Pages are
+fetched ahead speculatively (as if each were full) and used only when they join the last one,
+so concurrency never changes the result. Cursor paging (v3) follows end_cursor one page at a
+time, the next one fetched while the last is consumed. Both stop when the server says there is
+no more; a listing the server will not let us finish yields an IncompleteListing error.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pipeline.errors import IncompleteListing
+from pipeline.responses import Kind, Response
+
+MAX_STEP_BACKS = 6  # in a row; a server whose order is not stable cannot be paged at all
+MAX_IDLE_PAGES = 3  # in a row, pages that bring nothing new: a server that ignores skip
+RECENT_PAGES = 4  # how many pages of ids are kept to check that the next page joins them
+
+
+class Pager(Protocol):
+    """What a listing needs of the HTTP client."""
+
+    def page(self, path: str, params: dict[str, Any], key: str) -> Response: ...
+
+
+@dataclass
+class Page:
+    ids: list[str]
+    more: bool
+    total: int | None
+    cursor: Any = None
+
+    @classmethod
+    def of(cls, resp: Response, asked: int, more_key: str, cursor_key: str) -> Page | None:
+        """Return the page an answer holds, or None for an error or something else."""
+        data = resp.data
+        if resp.error is not None or not isinstance(data, dict):
+            return None
+        items = data.get("items")
+        if not isinstance(items, list):
+            return None
+        # Items without a string id cannot tell where the page is; the consumer reports them.
+        ids = [
+            i["session_id"]
+            for i in items
+            if isinstance(i, dict) and isinstance(i.get("session_id"), str)
+        ]
+        more = data.get(more_key)
+        cursor = data.get(cursor_key)
+        if not isinstance(more, bool):  # not said: a cursor says there is more, else a full page
+            more = cursor is not None if cursor_key in data else len(items) >= asked
+        total = data.get("total")
+        return cls(ids, more, total if isinstance(total, int) else None, cursor)
+
+
+def incomplete(message: str) -> Response:
+    return Response(Kind.PAGE, "listing", error=IncompleteListing(message))
+
+
+def offset_pages(
+    client: Pager,
+    path: str,
+    params: Callable[[int, int], dict[str, Any]],
+    limit: int,
+    concurrency: int,
+) -> Iterator[Response]:
+    """Yield the pages of an offset listing; params(skip, limit) gives each page's query."""
+
+    def fetch(skip: int) -> Response:
+        return client.page(path, params(skip, limit), f"page skip={skip}")
+
+    first = fetch(0)
+    yield first
+    page = Page.of(first, limit, "has_more", "next_cursor")
+    if page is None or not page.more:
+        return
+    if not page.ids:
+        yield incomplete("the list endpoint said there was more but sent an empty page")
+        return
+    size = len(page.ids)  # what the server really serves a page, whatever limit asked
+    overlap = 1 if size > 1 else 0
+    recent: deque[set[str]] = deque([set(page.ids)], maxlen=RECENT_PAGES)
+    skip, step_backs, idle = 0, 0, 0
+    next_skip = size - overlap
+    with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="page") as pool:
+        ahead: deque[tuple[int, Future[Response]]] = deque()
+        while True:
+            while len(ahead) < max(1, concurrency):  # ask ahead as if every page were full
+                at = ahead[-1][0] + size - overlap if ahead else next_skip
+                ahead.append((at, pool.submit(fetch, at)))
+            at, future = ahead.popleft()
+            resp = future.result()
+            page = Page.of(resp, limit, "has_more", "next_cursor")
+            if page is None:
+                yield resp  # an error or not a page: the consumer records it; the count tells
+                _cancel(ahead)
+                return
+            if overlap and page.ids and not any(page.ids[0] in seen for seen in recent):
+                # The page does not join what we have: sessions were deleted before it. Go back.
+                step_backs += 1
+                if step_backs > MAX_STEP_BACKS:
+                    yield incomplete("the list kept moving while it was paged: pages never joined")
+                    _cancel(ahead)
+                    return
+                _cancel(ahead)
+                next_skip = max(0, at - size * 2 ** (step_backs - 1))
+                continue
+            step_backs = 0
+            new = [i for i in page.ids if not any(i in seen for seen in recent)]
+            idle = 0 if new else idle + 1
+            yield resp
+            if not page.more:
+                _cancel(ahead)
+                return
+            if not page.ids or idle >= MAX_IDLE_PAGES:
+                yield incomplete(f"the list endpoint sent nothing new from skip={at} on")
+                _cancel(ahead)
+                return
+            recent.append(set(page.ids))
+            skip = at
+            next_skip = skip + len(page.ids) - (overlap if len(page.ids) > 1 else 0)
+            if not ahead or ahead[0][0] != next_skip:  # a short page: what was asked ahead is off
+                _cancel(ahead)
+
+
+def _cancel(ahead: deque[tuple[int, Future[Response]]]) -> None:
+    for _, future in ahead:
+        future.cancel()
+    ahead.clear()
+
+
+def cursor_pages(
+    client: Pager,
+    path: str,
+    params: Callable[[str | None], dict[str, Any]],
+    limit: int,
+) -> Iterator[Response]:
+    """Yield the pages of a cursor listing; params(cursor) gives each page's query."""
+
+    def pages() -> Iterator[Response]:
+        cursor: str | None = None
+        while True:
+            resp = client.page(path, params(cursor), f"page after={cursor or '(first)'}")
+            yield resp
+            page = Page.of(resp, limit, "has_next_page", "end_cursor")
+            if page is None or not page.more:
+                return
+            if not isinstance(page.cursor, str) or not page.cursor or page.cursor == cursor:
+                yield incomplete("the list endpoint said there was more but gave no new cursor")
+                return
+            if not page.ids:
+                yield incomplete("the list endpoint said there was more but sent an empty page")
+                return
+            cursor = page.cursor
+
+    return in_background(pages())
+
+
+def in_background(pages: Iterator[Response], depth: int = 2) -> Iterator[Response]:
+    """Iterate pages on a thread of its own, so the next page is fetched while one is used."""
+    results: queue.Queue[Response | BaseException | None] = queue.Queue(maxsize=depth)
+    done = threading.Event()
+
+    def put(item: Response | BaseException | None) -> None:
+        while not done.is_set():
+            try:
+                results.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def run() -> None:
+        try:
+            for resp in pages:
+                if done.is_set():
+                    return
+                put(resp)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer to re-raise
+            put(err)
+        finally:
+            put(None)
+
+    thread = threading.Thread(target=run, daemon=True, name="pages")
+    thread.start()
+    try:
+        while (got := results.get()) is not None:
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        done.set()

@@ -1,0 +1,30 @@
+"""What one run is asked to do: the CLI builds it from flags and environment, export reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+DEFAULT_API_URL = "https://api.devin.ai"
+API_VERSIONS = ("v2", "v3")
+
+
+@dataclass(frozen=True)
+class Settings:
+    out_dir: Path
+    api_url: str = DEFAULT_API_URL
+    api_key: str = ""
+    api_version: str = "v2"
+    session_ids: tuple[str, ...] = ()
+    list_all: bool = False
+    full: bool = False
+    refresh_open: bool = False
+    from_raw: tuple[Path, ...] = ()
+    overlap: timedelta = timedelta(days=2)
+    batch_size: int = 1000
+    concurrency: int = 8
+    max_rps: float = 0.0
+    timeout: float = 30.0
+    retries: int = 5
+    demo: bool = False

@@ -1,0 +1,104 @@
+"""Helpers shared by the tests: running the CLI as a user would, and reading what it wrote."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.cli import main
+from pipeline.schema import TABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+KEY = "apk_user_TEST-SECRET-7c1e9d"
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, key: str | None = KEY, env: dict[str, str] | None = None) -> CliResult:
+    """Run main() in-process with its own stdout/stderr and environment."""
+    environ = dict(env or {})
+    if key is not None:
+        environ["DEVIN_API_KEY"] = key
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args), environ)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def start_export(api_url: str, out: Path, *args: str, key: str = KEY) -> subprocess.Popen[bytes]:
+    """Start run_export.py as a separate process, as cron would."""
+    env = {**os.environ, "DEVIN_API_KEY": key}
+    command = [sys.executable, str(ROOT / "run_export.py"), "--out", str(out), "--api-url",
+               api_url, *args]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def scalar(db: Path, sql: str) -> Any:
+    return query(db, sql)[0][0]
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.02)
+
+
+def assert_no_duplicate_keys(db: Path) -> None:
+    for table in TABLES:
+        keys = ", ".join(table.key)
+        grouped = f"select {keys} from {table.name} group by all having count(*) > 1"
+        assert scalar(db, f"select count(*) from ({grouped})") == 0, table.name
+
+
+def all_text_in(out: Path) -> bytes:
+    """Every byte written under out, gzip files decompressed, plus every string in the warehouse."""
+    chunks = []
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            chunks.append(gzip.decompress(data) if path.name.endswith(".gz") else data)
+    for db in out.rglob("*.duckdb"):
+        with duckdb.connect(str(db), read_only=True) as con:
+            columns = con.execute(
+                "select table_name, column_name from information_schema.columns "
+                "where data_type = 'VARCHAR' and table_name not like 'v_%'"
+            ).fetchall()
+            for table, column in columns:
+                values = con.execute(f"select string_agg({column}, '|') from {table}").fetchone()
+                chunks.append(((values or [None])[0] or "").encode())
+    return b"\n".join(chunks)
+
+
+def processes_marked(mark: bytes) -> list[bytes]:
+    """Command lines of the live processes whose environment holds mark."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and mark in (proc / "environ").read_bytes():
+                found.append((proc / "cmdline").read_bytes())
+        except OSError:
+            continue  # gone while looking, or not ours to read
+    return found

@@ -1,0 +1,105 @@
+"""--from-raw: saved lines of every kind, and the reading process beside the writer."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from pipeline.batch import Batch
+from pipeline.consume import RunInfo
+from pipeline.errors import FatalError
+from pipeline.fake_api import FakeDevin
+from pipeline.progress import Reporter
+from pipeline.raw_process import ReadJob, read_in_child
+from tests.helpers import ROOT, processes_marked, query, run_cli, scalar, wait_for
+
+
+def test_from_raw_keeps_the_good_lines_and_reports_the_bad(out, tmp_path):
+    devin = FakeDevin(sessions=6, seed=3)
+    s = [devin.session(sid) for sid in devin.ids()]
+    invalid = {**s[5], "acus_consumed": "lots"}
+    renamed = {**s[0], "title": "renamed later"}
+    page = {"items": [s[3], s[4]], "total": 2, "has_more": False}
+    lines = [orjson.dumps(x) for x in (s[0], s[1], page, invalid, renamed)]
+    lines.insert(3, b'{"session_id": "devin-cut", "status": ')  # cut short
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(b"\n".join(lines) + b"\n")
+
+    result = run_cli("--from-raw", str(raw), "--out", str(out), "--batch-size", "2", key=None)
+
+    assert result.code == 1, result.stderr  # partial: the good lines are in, the bad reported
+    db = out / "devin.duckdb"
+    stored = {sid for (sid,) in query(db, "select session_id from sessions")}
+    assert stored == {
+        s[0]["session_id"],
+        s[1]["session_id"],
+        s[3]["session_id"],
+        s[4]["session_id"],
+    }
+    assert (
+        scalar(db, f"select title from sessions where session_id = '{s[0]['session_id']}'")
+        == "renamed later"
+    )
+    kinds = sorted(kind for (kind,) in query(db, "select kind from export_errors"))
+    assert kinds == ["invalid_response", "invalid_response"]
+    assert s[5]["session_id"] in result.stderr and "acus_consumed" in result.stderr
+    assert "raw.jsonl:4" in result.stderr  # the line cut short, by file and line
+
+
+def test_a_reading_process_that_fails_stops_the_run_with_its_error(tmp_path):
+    gone = tmp_path / "gone.jsonl"  # removed between the parent's look and the child's read
+    job = ReadJob([gone], RunInfo("run-1", datetime.now(UTC), 10))
+    written: list[Batch] = []
+    with pytest.raises(FatalError, match="reading the raw files failed: .*gone.jsonl"):
+        read_in_child(job, written.append, Reporter(io.StringIO()))
+    assert written == []
+
+
+def test_a_killed_rebuild_leaves_no_reading_process_behind(tmp_path):
+    devin = FakeDevin(sessions=3000, seed=4)
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(b"\n".join(orjson.dumps(devin.session(sid)) for sid in devin.ids()) + b"\n")
+    mark = f"devin-export-test-{os.getpid()}-{time.monotonic_ns()}".encode()
+    env = {**os.environ, "DEVIN_EXPORT_TEST_MARK": mark.decode()}
+    command = [sys.executable, str(ROOT / "run_export.py"), "--from-raw", str(raw),
+               "--out", str(tmp_path / "out"), "--batch-size", "100", "--quiet"]  # fmt: skip
+    victim = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    # Killed once its reading process runs: the reader must notice and stop by itself.
+    wait_for(lambda: any(b"multiprocessing" in c for c in processes_marked(mark)))
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    wait_for(lambda: not processes_marked(mark), timeout=10)
+
+
+def test_hostile_values_fail_their_session_only_and_huge_integers_stay_exact(out, tmp_path):
+    devin = FakeDevin(sessions=4, seed=5)
+    s = [devin.session(sid) for sid in devin.ids()]
+    future = {**s[0], "created_at": "9999-12-31T23:00:00-05:00"}  # year 10000 in UTC
+    ancient = {**s[1], "updated_at": "0001-01-01T00:00:00+05:00"}  # year 0 in UTC
+    huge = {**s[2], "ledger_seq": 2**70, "nested": {"deep": [-(2**80), 1.5]}}
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(b"\n".join(json.dumps(x).encode() for x in (future, ancient, huge, s[3])))
+
+    result = run_cli("--from-raw", str(raw), "--out", str(out), key=None)
+
+    assert result.code == 1, result.stderr  # two sessions failed, the run went on
+    db = out / "devin.duckdb"
+    failed = dict(query(db, "select session_id, message from export_errors"))
+    assert failed[s[0]["session_id"]].startswith("created_at:")
+    assert "cannot be represented in UTC" in failed[s[0]["session_id"]]
+    assert failed[s[1]["session_id"]].startswith("updated_at:")
+    extra = scalar(db, f"select extra from sessions where session_id = '{s[2]['session_id']}'")
+    assert json.loads(extra)["ledger_seq"] == 2**70  # exact, not a float
+    assert json.loads(extra)["nested"] == {"deep": [-(2**80), 1.5]}
+    assert scalar(db, "select count(*) from sessions") == 2
