@@ -380,6 +380,16 @@ def test_session_ids_filter_and_ignored_filters(server, http, devin):
     assert get(http, server, LIST, params={**params, "created_after": 2**31}).json()["total"] == 600
 
 
+def test_wrong_methods_are_405_in_both_versions(server, devin):
+    sid = devin.ids()[0]
+    v2 = {"Authorization": "Bearer apk_user_k"}
+    v3 = {"Authorization": f"Bearer {KEY}"}
+    assert requests.post(server.url + V2_LIST, headers=v2, timeout=5).status_code == 405
+    assert requests.post(server.url + V2_DETAIL + sid, headers=v2, timeout=5).status_code == 405
+    assert requests.post(server.url + LIST, headers=v3, timeout=5).status_code == 405
+    assert requests.post(server.url + V2_DETAIL + "a.b", headers=v2, timeout=5).status_code == 405
+
+
 # Keys and versions
 
 

@@ -8,6 +8,7 @@ answer a healthy API would give.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 NOT_FOUND = {"detail": "Not Found"}
 SESSION_NOT_FOUND = {"detail": "Session not found"}
+NOT_ALLOWED = {"detail": "Method Not Allowed"}
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def json_bytes(payload: Any) -> bytes:
@@ -66,7 +69,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Route:
-    """Where a request goes: kind ("list", "detail"...), the session it names, its fault key."""
+    """Where a request goes: kind ("list", "detail"...; "not-allowed": a known path asked
+    with the wrong method, 405), the session it names, its fault key."""
 
     kind: str
     session_id: str | None = None
@@ -102,6 +106,7 @@ class Dialect(ABC):
 
     name: ClassVar[str]
     prefix: ClassVar[str]
+    id_name: ClassVar[str]  # what the path calls a session id, in 422 bodies
 
     @abstractmethod
     def accepts_key(self, token: str) -> bool:
@@ -115,9 +120,11 @@ class Dialect(ABC):
     def answer(self, route: Route, request: Request, context: Context) -> Answer:
         """Returns what a healthy API answers."""
 
-    @abstractmethod
     def bad_id(self) -> dict[str, Any]:
-        """Returns the 422 body for a malformed session id."""
+        """Returns the 422 body of a session id that does not match the id pattern."""
+        msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
+        kind = "string_pattern_mismatch"
+        return {"detail": [validation_error("path", self.id_name, msg, kind)]}
 
     def preloaded(self, route: Route, context: Context) -> bytes | None:
         """Returns a ready-made body for the route, if the state holds one."""

@@ -11,7 +11,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from .dialect import NOT_FOUND, SESSION_NOT_FOUND, Answer, Context, Dialect, Request, Route
+from .dialect import (
+    NOT_ALLOWED,
+    NOT_FOUND,
+    SESSION_NOT_FOUND,
+    Answer,
+    Context,
+    Dialect,
+    Request,
+    Route,
+)
 from .faults import Faults, corrupt, fault_answer
 from .quirks import Quirks
 from .state import FakeDevin
@@ -101,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._pause(faults.slow_seconds)
             if dialect is None or route is None:
                 answer = Answer(404, NOT_FOUND)
+            elif route.kind == "not-allowed":
+                answer = Answer(405, NOT_ALLOWED)
             else:
                 answer = dialect.answer(route, request, context)
             if fault in ("missing-field", "wrong-type") and answer.status == 200:

@@ -8,13 +8,13 @@ a page is "page:<skip>" as sent.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from .clock import parse_time
 from .dialect import (
+    ID_PATTERN,
     SESSION_NOT_FOUND,
     Answer,
     Context,
@@ -29,13 +29,6 @@ from .state import FILTERS, bounds_of
 
 SESSIONS_PATH = "/v2/enterprise/sessions/"
 LIST_PATH = SESSIONS_PATH + "insights"
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
-
-
-def bad_session_id(name: str = "session_id") -> dict[str, Any]:
-    """Returns the 422 body of a session id that does not match the id pattern."""
-    msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
-    return {"detail": [validation_error("path", name, msg, "string_pattern_mismatch")]}
 
 
 def parse_page(request: Request) -> tuple[int, int, dict[str, datetime], list[dict[str, Any]]]:
@@ -60,24 +53,26 @@ class V2(Dialect):
 
     name = "v2"
     prefix = "/v2/"
+    id_name = "session_id"
 
     def accepts_key(self, token: str) -> bool:
         return not token.startswith("cog_")  # a service user's key is for v3 only
 
     def route(self, request: Request) -> Route | None:
-        path = request.path
+        path, method = request.path, request.method
         if path == LIST_PATH:
-            return Route("list", None, f"page:{request.last('skip', '0')}")
+            kind = "list" if method == "GET" else "not-allowed"
+            return Route(kind, None, f"page:{request.last('skip', '0')}")
         if path.startswith(SESSIONS_PATH) and "/" not in path[len(SESSIONS_PATH) :]:
             session_id = unquote(path[len(SESSIONS_PATH) :])
-            return Route("detail", session_id, session_id)
+            return Route("detail" if method == "GET" else "not-allowed", session_id, session_id)
         return None
 
     def answer(self, route: Route, request: Request, context: Context) -> Answer:
         devin = context.devin
         if route.kind == "detail":
-            if not SESSION_ID.fullmatch(route.session_id or ""):
-                return Answer(422, bad_session_id())
+            if not ID_PATTERN.fullmatch(route.session_id or ""):
+                return Answer(422, self.bad_id())
             session = devin.session(route.session_id or "")
             return Answer(200, session) if session else Answer(404, SESSION_NOT_FOUND)
         skip, limit, filters, errors = parse_page(request)
@@ -96,9 +91,6 @@ class V2(Dialect):
                 "next_cursor": page.next_offset,
             },
         )
-
-    def bad_id(self) -> dict[str, Any]:
-        return bad_session_id()
 
     def preloaded(self, route: Route, context: Context) -> bytes | None:
         return context.devin.body(route.session_id or "") if route.kind == "detail" else None

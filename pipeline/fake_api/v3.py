@@ -22,12 +22,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from typing import Any
 from urllib.parse import unquote
 
 from .catalog import Bounds
 from .dialect import (
+    ID_PATTERN,
     SESSION_NOT_FOUND,
     Answer,
     Context,
@@ -41,7 +41,6 @@ from .listing import cut
 
 SESSIONS_PATH = "/v3/enterprise/sessions/"
 LIST_PATH = SESSIONS_PATH + "insights"
-DEVIN_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 SALT = "?>?>?>"
 TIME_FILTERS = {  # name: (bound, exclusive)
     "created_after": ("created_from", False),
@@ -105,6 +104,7 @@ class V3(Dialect):
 
     name = "v3"
     prefix = "/v3/"
+    id_name = "devin_id"
 
     def accepts_key(self, token: str) -> bool:
         return token.startswith("cog_")
@@ -130,12 +130,10 @@ class V3(Dialect):
 
     def answer(self, route: Route, request: Request, context: Context) -> Answer:
         devin = context.devin
-        if route.kind == "not-allowed":
-            return Answer(405, {"detail": "Method Not Allowed"})
         if route.kind == "list":
             return self._list(request, context)
         session_id = route.session_id or ""
-        if not DEVIN_ID.fullmatch(session_id):
+        if not ID_PATTERN.fullmatch(session_id):
             return Answer(422, self.bad_id())
         if route.kind == "generate" and context.faults.forbid_generate:
             return Answer(403, {"detail": "Missing permission: ManageAccountSessions"})
@@ -176,10 +174,6 @@ class V3(Dialect):
                 "total": page.total,
             },
         )
-
-    def bad_id(self) -> dict[str, Any]:
-        msg = "String should match pattern '^[A-Za-z0-9_-]{1,128}$'"
-        return {"detail": [validation_error("path", "devin_id", msg, "string_pattern_mismatch")]}
 
     def preloaded(self, route: Route, context: Context) -> bytes | None:
         if route.kind != "detail":
