@@ -202,7 +202,12 @@ class _HttpServer(ThreadingHTTPServer):
 
 
 class FakeApiServer:
-    """The fake API on a real socket: FakeApiServer(FakeDevin(500)).start().url."""
+    """The fake API on a real socket: FakeApiServer(FakeDevin(500)).start().url.
+
+    key: the only Bearer key accepted (default: any, cog_ keys on v3 and the others on v2);
+    faults, quirks: what goes wrong, changeable while serving (.faults, .quirks);
+    api_versions: the versions served (.api_versions), the others 404.
+    """
 
     def __init__(
         self,

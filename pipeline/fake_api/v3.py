@@ -14,7 +14,8 @@ created_after, updated_after (inclusive) and created_before, updated_before (exc
 integer epoch seconds, milliseconds when above 10**12; session_ids is repeated, with or
 without the prefix; other filters are ignored, as the real API was seen to do. The fault key
 of a page is "page:<offset>" ("page:0" for the first), of a generate call
-"generate:<session id>".
+"generate:<session id>". Generate answers for any live session (FakeDevin.generate_analysis),
+403 with Faults.forbid_generate, 404 for an unknown one.
 """
 
 from __future__ import annotations
