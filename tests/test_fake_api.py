@@ -428,10 +428,11 @@ def test_request_log(server, http, devin):
     get(http, server, DETAIL + session_id)
     get(http, server, LIST, params={"limit": 5, "updated_date_from": "2025-05-01T00:00:00Z"})
     assert server.requests == [
-        {"path": DETAIL + session_id, "query": {}, "session_id": session_id, "status": 200,
-         "fault": None},
-        {"path": LIST, "query": {"limit": "5", "updated_date_from": "2025-05-01T00:00:00Z"},
-         "session_id": None, "status": 200, "fault": None},
+        {"method": "GET", "path": DETAIL + session_id, "query": {}, "session_id": session_id,
+         "status": 200, "fault": None, "api_version": "v2"},
+        {"method": "GET", "path": LIST,
+         "query": {"limit": "5", "updated_date_from": "2025-05-01T00:00:00Z"},
+         "session_id": None, "status": 200, "fault": None, "api_version": "v2"},
     ]  # fmt: skip
     assert "apk_user_test" not in repr(server.requests)
     server.clear_requests()
