@@ -203,7 +203,10 @@ def ended_without_analysis(devin: FakeDevin) -> list[str]:
 # The payload
 
 
-@pytest.mark.parametrize("name", ["v3-session-with-analysis.json", "v3-session-pending.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["v3-session-insights.documented-example.json", "v3-analysis-pending.documented-example.json"],
+)
 def test_the_schema_check_accepts_the_documented_examples(name):
     assert schema_errors(json.loads((FIXTURES / name).read_text())) == []
 

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from tests.helpers import run_cli, scalar
+from pipeline.schema import TABLES
+from tests.helpers import query, run_cli, scalar, with_oldest_duckdb
 
 READER = """
 import sys, duckdb
@@ -44,3 +45,24 @@ def test_an_open_reader_never_blocks_the_export_and_sees_old_or_new_never_a_mix(
         reader.stderr.close()
     assert again == before  # the open connection keeps reading the old file, consistently
     assert scalar(db, "select count(*) from sessions") == 100  # a fresh connection sees the new
+
+
+def relations(db) -> list[str]:
+    return [
+        name
+        for (name,) in query(
+            db,
+            "select table_name from duckdb_tables() union all "
+            "select view_name from duckdb_views() where not internal order by 1",
+        )
+    ]
+
+
+def test_duckdb_1_1_and_the_current_release_open_the_file_and_run_every_view(out):
+    assert run_cli("--demo", "60", "--out", str(out), "--quiet", key=None).code == 0
+    db = out / "devin.duckdb"
+    names = relations(db)
+    assert {t.name for t in TABLES} <= set(names) and any(n.startswith("v_") for n in names)
+    for name in names:
+        sql = f"select count(*) from (select * from {name})"
+        assert with_oldest_duckdb(db, sql) == [(scalar(db, sql),)], name
