@@ -62,6 +62,7 @@ class Consumer:
         self.pages = 0
         self.listed = 0  # items of list pages received
         self.max_listed_updated_at: datetime | None = None
+        self.listed_created_during_run = 0  # the list moved: created_before was not honoured
         self.first_total: int | None = None  # the total the first page of a listing announced
         self.watched: set[str] = set()  # ids asked for by hand, to skip those a listing brought
         self.seen_watched: set[str] = set()
@@ -151,6 +152,8 @@ class Consumer:
         if listed:
             if session.session_id in self.watched:
                 self.seen_watched.add(session.session_id)
+            if session.created_at > self.run.started:
+                self.listed_created_during_run += 1
             newest = self.max_listed_updated_at
             if newest is None or session.updated_at > newest:
                 self.max_listed_updated_at = session.updated_at

@@ -237,9 +237,9 @@ class ExportRun:
             if settings.list_all:
                 self.watermark = last - settings.overlap if last is not None else None
                 self.modes.append("all" if last is not None else "all-full")
-                consumer.consume(source.pages(client, source.list_filters(self.watermark),
-                                              settings.concurrency))  # fmt: skip
-                self.check_listing(consumer)
+                filters = source.list_filters(self.watermark, self.started)
+                consumer.consume(source.pages(client, filters, settings.concurrency))
+                self.check_listing(consumer, source.detects_moves)
                 self.max_updated_at = consumer.max_listed_updated_at
             if settings.session_ids:
                 self.modes.append("ids")
@@ -291,18 +291,24 @@ class ExportRun:
             self.writer.call(lambda: self.warehouse.mark_analysis_requested(asked, now))
         self.summary.insights = counts
 
-    def check_listing(self, consumer: Consumer) -> None:
-        """Fail the listing if it brought fewer distinct sessions than its first page announced."""
+    def check_listing(self, consumer: Consumer, detects_moves: bool) -> None:
+        """Fail the listing if it brought fewer distinct sessions than its first page announced,
+        or if the list moved under pages that cannot tell."""
         consumer.flush()
-        total = consumer.first_total
-        if total is None:
-            return
-        received = self.writer.call(lambda: self.warehouse.listed_in_run(self.run_id))
-        if received < total:
-            consumer.fail(
-                "listing",
-                "incomplete_listing",
-                f"the listing brought {received} distinct sessions of the {total} its first page "
-                "announced: the watermark stays, the next run lists them again",
-                None,
+        problem = None
+        if not detects_moves and consumer.listed_created_during_run:
+            problem = (
+                f"the list grew while it was paged ({consumer.listed_created_during_run} "
+                "sessions created since the run began, so the server ignores created_before) and "
+                "cursor pages cannot tell whether others were skipped"
             )
+        elif consumer.first_total is not None:
+            received = self.writer.call(lambda: self.warehouse.listed_in_run(self.run_id))
+            if received < consumer.first_total:
+                problem = (
+                    f"the listing brought {received} distinct sessions of the "
+                    f"{consumer.first_total} its first page announced"
+                )
+        if problem:
+            message = f"{problem}: the watermark stays, the next run lists them again"
+            consumer.fail("listing", "incomplete_listing", message, None)

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from pipeline.errors import IncompleteListing
@@ -24,6 +25,7 @@ from pipeline.responses import Kind, Response
 
 MAX_STEP_BACKS = 6  # in a row; a server whose order is not stable cannot be paged at all
 MAX_IDLE_PAGES = 3  # in a row, pages that bring nothing new: a server that ignores skip
+EMPTY_PAGE_RETRIES = 2  # an empty page that says there is more is asked again, then given up
 RECENT_PAGES = 4  # how many pages of ids are kept to check that the next page joins them
 
 
@@ -79,13 +81,12 @@ def offset_pages(
     def fetch(skip: int) -> Response:
         return client.page(path, params(skip, limit), f"page skip={skip}")
 
-    first = fetch(0)
+    first, page = _not_empty(partial(fetch, 0), limit, "has_more", "next_cursor")
     yield first
-    page = Page.of(first, limit, "has_more", "next_cursor")
     if page is None or not page.more:
         return
     if not page.ids:
-        yield incomplete("the list endpoint said there was more but sent an empty page")
+        yield incomplete("the list endpoint said there was more but kept sending an empty page")
         return
     size = len(page.ids)  # what the server really serves a page, whatever limit asked
     overlap = 1 if size > 1 else 0
@@ -101,6 +102,9 @@ def offset_pages(
             at, future = ahead.popleft()
             resp = future.result()
             page = Page.of(resp, limit, "has_more", "next_cursor")
+            if page is not None and page.more and not page.ids:  # a glitch: ask again
+                _cancel(ahead)
+                resp, page = _not_empty(partial(fetch, at), limit, "has_more", "next_cursor")
             if page is None:
                 yield resp  # an error or not a page: the consumer records it; the count tells
                 _cancel(ahead)
@@ -133,6 +137,19 @@ def offset_pages(
                 _cancel(ahead)
 
 
+def _not_empty(
+    fetch: Callable[[], Response], limit: int, more_key: str, cursor_key: str
+) -> tuple[Response, Page | None]:
+    """Fetch a page, asking again while it is empty yet says there is more."""
+    for _ in range(EMPTY_PAGE_RETRIES):
+        resp = fetch()
+        page = Page.of(resp, limit, more_key, cursor_key)
+        if page is None or page.ids or not page.more:
+            return resp, page
+    resp = fetch()
+    return resp, Page.of(resp, limit, more_key, cursor_key)
+
+
 def _cancel(ahead: deque[tuple[int, Future[Response]]]) -> None:
     for _, future in ahead:
         future.cancel()
@@ -147,12 +164,14 @@ def cursor_pages(
 ) -> Iterator[Response]:
     """Yield the pages of a cursor listing; params(cursor) gives each page's query."""
 
+    def fetch(cursor: str | None) -> Response:
+        return client.page(path, params(cursor), f"page after={cursor or '(first)'}")
+
     def pages() -> Iterator[Response]:
         cursor: str | None = None
         while True:
-            resp = client.page(path, params(cursor), f"page after={cursor or '(first)'}")
+            resp, page = _not_empty(partial(fetch, cursor), limit, "has_next_page", "end_cursor")
             yield resp
-            page = Page.of(resp, limit, "has_next_page", "end_cursor")
             if page is None or not page.more:
                 return
             if not isinstance(page.cursor, str) or not page.cursor or page.cursor == cursor:

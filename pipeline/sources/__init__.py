@@ -18,13 +18,21 @@ from pipeline.responses import Response
 
 class Source(Protocol):
     version: str
+    # Whether paging notices a list that moves under it (v2's overlapping offsets) or not
+    # (v3's cursors): without, sessions created during a listing mean it may have skipped some.
+    detects_moves: bool
 
     def session_path(self, session_id: str) -> str:
         """Return the request path of one session (session_id already checked)."""
         ...
 
-    def list_filters(self, updated_since: datetime | None) -> dict[str, Any]:
-        """Return the query filters of an --all listing of sessions updated since then."""
+    def list_filters(
+        self, updated_since: datetime | None, created_before: datetime
+    ) -> dict[str, Any]:
+        """Return the query filters of an --all listing of the sessions updated since then (all
+        of them for None); a source whose pages cannot tell that the list moved also asks for
+        those created before the run began: sessions created during the listing would shift
+        its pages, and the next run lists them."""
         ...
 
     def pages(self, client: Pager, filters: dict[str, Any], concurrency: int) -> Iterator[Response]:

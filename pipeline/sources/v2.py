@@ -27,8 +27,16 @@ class V2Source:
     def session_path(self, session_id: str) -> str:
         return SESSION_PATH.format(quote(session_id, safe=""))  # v2 ids are used as given
 
-    def list_filters(self, updated_since: datetime | None) -> dict[str, Any]:
-        return {} if updated_since is None else {"updated_date_from": iso(updated_since)}
+    # Offset pages overlap by one session, so a list that moves under us is noticed (paging).
+    detects_moves = True
+
+    def list_filters(
+        self, updated_since: datetime | None, created_before: datetime
+    ) -> dict[str, Any]:
+        filters = {"created_date_to": iso(created_before)}
+        if updated_since is not None:
+            filters["updated_date_from"] = iso(updated_since)
+        return filters
 
     def pages(self, client: Pager, filters: dict[str, Any], concurrency: int) -> Iterator[Response]:
         def params(skip: int, limit: int) -> dict[str, Any]:

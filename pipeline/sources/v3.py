@@ -3,6 +3,7 @@ and asking for the analysis of a session that has none."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -35,9 +36,17 @@ class V3Source:
     def generate_path(self, session_id: str) -> str:
         return GENERATE_PATH.format(quote(devin_id(session_id), safe=""))
 
-    def list_filters(self, updated_since: datetime | None) -> dict[str, Any]:
-        # Whole epoch seconds, rounded down: the filter never starts after the watermark.
-        return {} if updated_since is None else {"updated_after": int(updated_since.timestamp())}
+    # An opaque cursor may be an offset: nothing tells a page that the list moved before it.
+    detects_moves = False
+
+    def list_filters(
+        self, updated_since: datetime | None, created_before: datetime
+    ) -> dict[str, Any]:
+        # Whole epoch seconds, rounded so the window never shrinks: down for the start.
+        filters = {"created_before": math.ceil(created_before.timestamp())}
+        if updated_since is not None:
+            filters["updated_after"] = math.floor(updated_since.timestamp())
+        return filters
 
     def pages(self, client: Pager, filters: dict[str, Any], concurrency: int) -> Iterator[Response]:
         def params(cursor: str | None) -> dict[str, Any]:

@@ -1,0 +1,94 @@
+"""The oracle end-to-end tests hold the pipeline to: the warehouse equals what the API serves.
+
+`served()` is the API's side (each session the fake serves, validated and flattened), the
+warehouse's side is read back from DuckDB and from Parquet. Flattening itself is checked field by
+field against the JSON elsewhere (tests/test_properties*.py); here it is the yardstick for what
+transport, paging, batching and upserts delivered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from pipeline.fake_api import FakeDevin
+from pipeline.schema import DATA_TABLES, Table
+from pipeline.sources import source_for
+from tests.helpers import query
+
+# Columns the warehouse keeps of its own: lineage, and what only a history of runs can tell.
+WAREHOUSE_ONLY = ("_run_id", "_extracted_at", "ended_at", "analysis_requested_at", "deleted_at")
+Snapshot = dict[str, dict[str, list[tuple[Any, ...]]]]  # session id -> table -> rows
+
+
+def compared(table: Table) -> list[str]:
+    return [c for c in table.column_names if c not in WAREHOUSE_ONLY]
+
+
+def _normalize(value: Any) -> Any:
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
+def _snapshot(rows_by_table: dict[str, list[dict[str, Any]]]) -> Snapshot:
+    snapshot: Snapshot = defaultdict(lambda: {t.name: [] for t in DATA_TABLES})
+    for table in DATA_TABLES:
+        for row in rows_by_table.get(table.name, []):
+            values = tuple(_normalize(row[c]) for c in compared(table))
+            snapshot[row["session_id"]][table.name].append(values)
+    for tables in snapshot.values():
+        for rows in tables.values():
+            rows.sort(key=repr)
+    return dict(snapshot)
+
+
+def served(
+    devin: FakeDevin, version: str, ids: list[str] | None = None
+) -> tuple[Snapshot, set[str]]:
+    """Return what the API serves, as the warehouse should hold it, and the ids it serves that
+    do not validate (which an export must report, not store)."""
+    source = source_for(version)
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    invalid = set()
+    for sid in devin.ids() if ids is None else ids:
+        payload = devin.session(sid, api_version=version)
+        if payload is None:
+            continue
+        try:
+            session = source.validate(payload)
+        except ValidationError:
+            invalid.add(sid)
+            continue
+        for name, table_rows in source.rows(session, "oracle", datetime.now(UTC)).items():
+            names = next(t for t in DATA_TABLES if t.name == name).column_names
+            rows[name] += [dict(zip(names, r, strict=True)) for r in table_rows]
+    return _snapshot(rows), invalid
+
+
+def in_duckdb(db: Path) -> Snapshot:
+    rows = {}
+    for table in DATA_TABLES:
+        names = table.column_names
+        found = query(db, f"select {', '.join(names)} from {table.name}")
+        rows[table.name] = [dict(zip(names, r, strict=True)) for r in found]
+    return _snapshot(rows)
+
+
+def in_parquet(parquet_dir: Path) -> Snapshot:
+    rows = {t.name: pq.read_table(parquet_dir / t.name).to_pylist() for t in DATA_TABLES}
+    return _snapshot(rows)
+
+
+def differences(expected: Snapshot, actual: Snapshot) -> list[str]:
+    """Return what differs, one line per session: missing, unexpected, or which tables."""
+    lines = [f"missing {sid}" for sid in sorted(set(expected) - set(actual))]
+    lines += [f"unexpected {sid}" for sid in sorted(set(actual) - set(expected))]
+    for sid in sorted(set(expected) & set(actual)):
+        tables = [t for t in expected[sid] if expected[sid][t] != actual[sid][t]]
+        if tables:
+            lines.append(f"differs {sid}: {', '.join(tables)}")
+    return lines

@@ -1,0 +1,205 @@
+"""The exporter against servers that behave like real ones, not like a kind fake.
+
+For every adversarial mode of the fake API, in v2 and v3: the run is exact (exit 0, the
+warehouse equals what the API serves, in DuckDB and in Parquet), or it says what it missed
+(exit 1 and export_errors rows) while everything it stored is exact. Never exit 0 with a
+difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.fake_api import FakeApiServer, FakeDevin, Faults, Quirks
+from tests.helpers import KEY, CliResult, all_text_in, query, run_cli
+from tests.oracle import differences, in_duckdb, in_parquet, served
+
+V3_KEY = "cog_TEST-SERVICE-USER-5d2a9e"
+KEYS = {"v2": KEY, "v3": V3_KEY}
+
+
+@pytest.fixture(params=["v2", "v3"])
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def devin() -> FakeDevin:
+    # The fake's clock a minute ahead of ours: what it creates during a run is created after
+    # the run began, as on a real server.
+    return FakeDevin(sessions=150, seed=11, now=datetime.now(UTC) + timedelta(minutes=1))
+
+
+@contextmanager
+def serving(
+    devin: FakeDevin, quirks: Quirks | None = None, **faults: object
+) -> Iterator[FakeApiServer]:
+    with FakeApiServer(devin, faults=Faults(**faults), quirks=quirks or Quirks()) as server:  # type: ignore[arg-type]
+        yield server
+
+
+def export(server: FakeApiServer, out: Path, version: str, *args: str) -> CliResult:
+    return run_cli("--all", *args, "--out", str(out), "--api-url", server.url, "--retries", "4",
+                   "--quiet", key=KEYS[version])  # fmt: skip
+
+
+def assert_exact_or_reported(
+    result: CliResult, out: Path, devin: FakeDevin, version: str, before: set[str] | None = None
+) -> list[tuple[str, str]]:
+    """The oracle: exact on exit 0; on exit 1 what is stored is exact and what is missing is
+    reported. Sessions created or deleted while the run listed may go either way."""
+    expected, invalid = served(devin, version)
+    db = out / "devin.duckdb"
+    stored = in_duckdb(db)
+    assert in_parquet(out / "parquet") == stored, "Parquet differs from DuckDB"
+    errors = query(db, "select session_id, kind from export_errors where run_id = (select "
+                       "run_id from export_runs order by started_at desc limit 1)")  # fmt: skip
+    churned = set() if before is None else before ^ set(devin.ids())
+    diff = [d for d in differences(expected, stored) if d.split()[-1] not in churned]
+    if result.code == 0:
+        assert diff == [] and not errors, (diff, errors)
+        assert not invalid
+        return errors
+    assert result.code == 1, result.stderr
+    assert errors, "exit 1 without an export_errors row"
+    assert [d for d in diff if not d.startswith("missing")] == [], "stored something wrong"
+    named = {sid for sid, _ in errors}
+    missing = {d.split()[-1] for d in diff}
+    listing_reported = any(kind == "incomplete_listing" for _, kind in errors)
+    assert listing_reported or missing <= named, (missing, errors)
+    assert invalid <= named
+    return errors
+
+
+@pytest.mark.parametrize(
+    "quirks",
+    [
+        Quirks(page_cap=37),
+        Quirks(newest_first=True, page_cap=40),
+        Quirks(total_drift=5, page_cap=30),
+        Quirks(total_null=True, page_cap=30),
+        Quirks(gzip=True),
+        Quirks(empty_page_every=3, page_cap=50),
+    ],
+    ids=["page-cap", "newest-first", "total-drift", "total-null", "gzip", "empty-pages"],
+)
+def test_well_meaning_but_odd_servers_give_an_exact_warehouse(devin, version, out, quirks):
+    with serving(devin, quirks) as server:
+        result = export(server, out, version)
+    assert result.code == 0, result.stderr
+    assert assert_exact_or_reported(result, out, devin, version) == []
+
+
+@pytest.mark.parametrize(
+    "quirks",
+    [
+        Quirks(page_cap=25, churn_delete=2),
+        Quirks(page_cap=25, churn_insert=3),
+        Quirks(page_cap=25, churn_insert=2, churn_delete=2),
+        Quirks(page_cap=25, newest_first=True, churn_insert=2, churn_delete=2),
+    ],
+    ids=["deletes", "inserts", "both", "both-newest-first"],
+)
+def test_a_list_that_moves_while_it_is_paged_is_exact_or_reported(devin, version, out, quirks):
+    before = set(devin.ids())
+    with serving(devin, quirks) as server:
+        result = export(server, out, version)
+    assert_exact_or_reported(result, out, devin, version, before)
+    stored = {sid for (sid,) in query(out / "devin.duckdb", "select session_id from sessions")}
+    # Every session there from start to end of the run is in, whatever moved around it.
+    assert (before & set(devin.ids())) <= stored or result.code == 1
+
+
+@pytest.mark.parametrize(
+    ("quirks", "why"),
+    [
+        (Quirks(page_cap=30, duplicate_items=True), "brought"),
+        (Quirks(page_cap=30, stuck_cursor=True), ""),
+    ],
+    ids=["duplicates", "stuck-cursor"],
+)
+def test_a_listing_that_cannot_be_finished_exits_1_and_keeps_the_watermark(
+    devin, version, out, quirks, why
+):
+    with serving(devin) as server:
+        assert export(server, out, version).code == 0  # a first, good night sets a watermark
+        watermark = query(out / "devin.duckdb", "select max(max_updated_at) from export_runs")
+        server.quirks = quirks
+        devin.churn(update=40)
+        result = export(server, out, version, "--full")
+    errors = assert_exact_or_reported(result, out, devin, version)
+    assert result.code == 1 and ("listing", "incomplete_listing") in errors
+    assert why in result.stderr
+    db = out / "devin.duckdb"
+    assert query(db, "select max(max_updated_at) from export_runs where status = 'ok'") == watermark
+
+
+def test_a_server_that_ignores_created_before_while_it_grows_is_reported_in_v3(devin, out):
+    with serving(
+        devin, Quirks(page_cap=25, churn_insert=2, churn_delete=2), ignore_filters=True
+    ) as server:
+        result = export(server, out, "v3")
+    errors = assert_exact_or_reported(result, out, devin, "v3", set(devin.ids()))
+    assert result.code == 1 and ("listing", "incomplete_listing") in errors
+
+
+@pytest.mark.parametrize("kinds", [["520", "521", "522", "523", "524"], ["login", "502"]])
+def test_cdn_pages_and_login_pages_are_retried(devin, version, out, kinds):
+    with serving(devin, Quirks(page_cap=50), retry_after=0) as server:
+        server.faults.script("page:0", [*kinds, "ok"])
+        for sid in devin.ids()[:3]:
+            server.faults.script(sid, [*kinds, "ok"])
+        result = export(server, out, version, *devin.ids()[:3], "--retries", "8")
+    assert result.code == 0, result.stderr
+    assert_exact_or_reported(result, out, devin, version)
+
+
+def test_hostile_values_fail_their_sessions_only(devin, version, out):
+    planted = devin.plant("out-of-range-time", 2) + devin.plant("wide-int", 2)
+    with serving(devin, Quirks(page_cap=40)) as server:
+        result = export(server, out, version)
+    errors = assert_exact_or_reported(result, out, devin, version)
+    assert result.code == 1
+    assert {sid for sid, kind in errors if kind == "invalid_response"} == set(planted[:2])
+    for sid in planted[2:]:  # integers wider than 64 bits: stored, exactly
+        (extra,) = query(
+            out / "devin.duckdb", f"select extra from sessions where session_id = '{sid}'"
+        )[0]
+        assert "2361183241434822606848" in extra or str(2**70) in extra
+
+
+def test_a_server_that_echoes_the_key_leaves_it_nowhere(devin, version, out, tmp_path):
+    key = KEYS[version]
+    quirks = Quirks(echo_key=True, echo_key_in_ok=True, page_cap=40)
+    with FakeApiServer(devin, key=key, faults=Faults(retry_after=0), quirks=quirks) as server:
+        for sid in devin.ids()[:6]:
+            server.faults.script(sid, ["429", "500", "404"])
+        outputs = []
+        for args in (["--all"], [*devin.ids()[:6], "--log-format", "json", "--verbose"]):
+            result = run_cli(*args, "--out", str(out), "--api-url", server.url, "--retries", "1",
+                             "--summary-json", str(out / "summary.json"), key=key)  # fmt: skip
+            outputs += [result.stdout, result.stderr]
+    assert any("not_found" in o for o in outputs)  # the echoing error bodies did reach the output
+    leaked = [key[i : i + 8] for i in range(len(key) - 7)]
+    written = all_text_in(out).decode("utf-8", "replace")
+    for text in [written, *outputs]:
+        assert not any(run in text for run in leaked)
+
+
+def test_a_redirect_is_never_followed_with_the_key(devin, version, out):
+    other = FakeDevin(sessions=3, seed=12)
+    with (
+        FakeApiServer(other) as elsewhere,
+        serving(devin, Quirks(redirect_to=elsewhere.url)) as server,
+    ):
+        sid = devin.ids()[0]
+        server.faults.script(sid, ["redirect"])
+        result = export(server, out, version, sid)
+        assert elsewhere.requests == []  # nothing, and so no key, went to the other host
+    assert result.code == 1
+    assert "redirected" in result.stderr and "--api-url" in result.stderr
