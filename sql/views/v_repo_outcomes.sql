@@ -88,7 +88,7 @@ final as (
 
 select * from final;
 
-comment on view v_repo_outcomes is 'One row per repo (NULL: PR URLs whose repo could not be parsed): PRs opened, merged, closed (without merging), merge_rate = merged / (merged + closed), open PRs left out as not failed yet, NULL when none is merged or closed; sessions that opened PRs there. acus_spent counts the whole ACUs of every session with a PR in the repo, so a session with PRs in several repos counts in each of them and acus_spent summed over repos double counts; acus_attributed splits each session''s ACUs over its repos by its share of PRs in each (exact to 6 decimals), so it sums over repos to the ACUs of all sessions with PRs, each once.';
+comment on view v_repo_outcomes is 'One row per repo (NULL: PR URLs whose repo could not be parsed): PRs opened, merged, closed (without merging), merge_rate = merged / (merged + closed), open PRs left out as not failed yet, NULL when none is merged or closed; sessions that opened PRs there. acus_spent counts the whole ACUs of every session with a PR in the repo, so a session with PRs in several repos counts in each of them and acus_spent summed over repos double counts; acus_attributed splits each session''s ACUs over its repos by its share of PRs in each (exact to 6 decimals), so it sums over repos to the ACUs of all sessions with PRs, each once. Deleted sessions included.';
 comment on column v_repo_outcomes.repo is 'owner/name of the repository; NULL for PR URLs that could not be parsed.';
 comment on column v_repo_outcomes.prs is 'PRs opened in the repo.';
 comment on column v_repo_outcomes.merged is 'Of those, merged.';
