@@ -1,11 +1,17 @@
-"""The analyst views in sql/views/: exact rows on a small hand-made warehouse, plus the
-schema.yml-style invariants (unique, not-null keys; totals in views equal totals in tables)."""
+"""The SQL layer analysts read: sql/staging (stg_*) and sql/views (v_*).
+
+Exact rows on a small hand-made warehouse, the schema.yml-style invariants (unique, not-null
+keys; totals in views equal totals in tables; rates between 0 and 1), and the layout rules:
+each view reads only base tables and stg_* relations, no CTE is named like a relation, every
+relation carries a comment, and no ACU figure carries binary floating-point noise."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +20,19 @@ import pytest
 
 from pipeline.schema import BY_NAME, SESSIONS, TABLES
 
-VIEWS_DIR = Path(__file__).resolve().parent.parent / "sql" / "views"
-VIEW_FILES = sorted(VIEWS_DIR.glob("*.sql"))
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+STAGING_FILES = sorted((SQL_DIR / "staging").glob("*.sql"))
+VIEW_FILES = sorted((SQL_DIR / "views").glob("*.sql"))
+CHECK_FILES = sorted((SQL_DIR / "checks").glob("*.sql"))
+# The order pipeline.warehouse creates them in: staging first, then views, each sorted.
+SQL_FILES = [*STAGING_FILES, *VIEW_FILES]
+TABLE_NAMES = {t.name for t in TABLES}
+STAGING_NAMES = {p.stem for p in STAGING_FILES}
+VIEW_NAMES = {p.stem for p in VIEW_FILES}
 
 EST = timezone(timedelta(hours=-5))
+ACUS = "DECIMAL(18,6)"  # one session's ACUs (stg_sessions casts acus_consumed once)
+ACU_SUM = "DECIMAL(38,6)"  # DuckDB's sum() of DECIMAL(18,6)
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -29,13 +44,13 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(table.ddl())
 
 
-def load_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every view the way the pipeline does: each file's text, in sorted order."""
-    for path in VIEW_FILES:
+def load_sql(con: duckdb.DuckDBPyConnection, files: list[Path] = SQL_FILES) -> None:
+    """Create the relations the way the pipeline does: each file's text, staging then views."""
+    for path in files:
         con.execute(path.read_text())
 
 
-def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+def relation_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {
         name
         for (name,) in con.execute(
@@ -44,88 +59,89 @@ def view_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def select_of(path: Path) -> str:
+    """Return the query of the file's create view statement (or the file, for a check)."""
+    statements = duckdb.extract_statements(path.read_text())
+    text = statements[0].query
+    return re.sub(r"^\s*create or replace view \w+ as", "", text, flags=re.IGNORECASE)
+
+
+def parse(sql: str) -> dict[str, Any]:
+    with duckdb.connect() as con:
+        row = con.execute("select json_serialize_sql(?)", [sql]).fetchone()
+    assert row is not None
+    tree: dict[str, Any] = json.loads(row[0])
+    assert not tree["error"], tree
+    return tree
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def cte_names(sql: str) -> set[str]:
+    return {
+        entry["key"]
+        for node in walk(parse(sql))
+        if isinstance(node.get("cte_map"), dict)
+        for entry in node["cte_map"]["map"]
+    }
+
+
+def relations_read(sql: str) -> set[str]:
+    """Return the tables and views a query reads (names in FROM that are not its CTEs)."""
+    tables = {node["table_name"] for node in walk(parse(sql)) if node.get("type") == "BASE_TABLE"}
+    return tables - cte_names(sql)
+
+
 # --- the hand-made warehouse ----------------------------------------------------------------
-# s1, s2: org_a, user u1, 2024-03-01 UTC; s1 has 2 PRs in acme/api, one merged.
-# s3: org_b, NULL user, created 23:30 at UTC-5 on 03-01 = 04:30 UTC on 03-02; no PRs at all.
-# s4: org_b, user u2, 03-02; 2 PRs with an unparsed URL (NULL repo), one with NULL state.
-# s5: org_a, user u2, 03-02; one merged PR in acme/api.
+# s1: org_a, u1, 03-01, ended 10:30; a late analysis moved updated_at to 12:00. 2 PRs in
+#     acme/api (merged, open). 3 issues, 3 action items, 3 timeline events, 2 feedback items.
+# s2: org_a, u1, 03-01, running, stored before ended_at existed (api_version NULL); 3 PRs:
+#     group/web merged (as MERGED) and open, acme/api closed. 1.0 ACU: 2/3 to group/web.
+# s3: org_b, NULL user, created 23:30 at UTC-5 on 03-01 = 04:30 UTC on 03-02; exit without
+#     ended_at (an old row): its duration runs to updated_at, two days later. No PRs.
+# s4: org_b, u2, 03-02, error; 2 PRs with an unparsed URL (NULL repo), one with NULL state.
+# s5: org_a, u2, 03-02, 0.2 ACUs; one merged PR in acme/api.
+# s6: org_a, u2, 03-02, a v3 session, finished (status running, status_detail finished) and
+#     deleted later; 0.1 ACUs (with s5: 0.1 + 0.2, the classic float sum); one closed PR.
+SESSION_COLUMNS = (
+    "session_id",
+    "org_id",
+    "user_id",
+    "status",
+    "status_detail",
+    "created_at",
+    "updated_at",
+    "ended_at",
+    "deleted_at",
+    "acus_consumed",
+    "has_session_analysis",
+    "original_prompt",
+    "suggested_prompt",
+    "api_version",
+    "origin",
+    "category",
+    "session_size",
+)
+# fmt: off
+SESSION_ROWS: list[tuple[object, ...]] = [
+    ("s1", "org_a", "u1", "exit", None, utc(2024, 3, 1, 10), utc(2024, 3, 1, 12), utc(2024, 3, 1, 10, 30), None, 2.0, True, "p1", "sp1", "v2", None, None, None),
+    ("s2", "org_a", "u1", "running", None, utc(2024, 3, 1, 12), utc(2024, 3, 1, 13), None, None, 1.0, True, "p2", None, None, None, None, None),
+    ("s3", "org_b", None, "exit", None, datetime(2024, 3, 1, 23, 30, tzinfo=EST), utc(2024, 3, 4, 4, 30), None, None, 5.0, False, None, None, "v2", None, None, None),
+    ("s4", "org_b", "u2", "error", None, utc(2024, 3, 2, 9), utc(2024, 3, 2, 9, 15), utc(2024, 3, 2, 9, 15), None, 1.5, False, None, None, "v2", None, None, None),
+    ("s5", "org_a", "u2", "exit", None, utc(2024, 3, 2, 8), utc(2024, 3, 2, 8, 6), utc(2024, 3, 2, 8, 6), None, 0.2, False, None, None, "v2", None, None, None),
+    ("s6", "org_a", "u2", "running", "finished", utc(2024, 3, 2, 10), utc(2024, 3, 2, 11), utc(2024, 3, 2, 10, 45), utc(2024, 3, 5), 0.1, True, "p6", "sp6", "v3", "slack", "bug_fixing", "m"),
+]
+# fmt: on
 DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
-    "sessions": (
-        (
-            "session_id",
-            "org_id",
-            "user_id",
-            "status",
-            "created_at",
-            "updated_at",
-            "acus_consumed",
-            "has_session_analysis",
-            "original_prompt",
-            "suggested_prompt",
-        ),
-        [
-            (
-                "s1",
-                "org_a",
-                "u1",
-                "exit",
-                utc(2024, 3, 1, 10),
-                utc(2024, 3, 1, 10, 30),
-                2.0,
-                True,
-                "p1",
-                "sp1",
-            ),
-            (
-                "s2",
-                "org_a",
-                "u1",
-                "running",
-                utc(2024, 3, 1, 12),
-                utc(2024, 3, 1, 13),
-                3.0,
-                True,
-                "p2",
-                None,
-            ),
-            (
-                "s3",
-                "org_b",
-                None,
-                "exit",
-                datetime(2024, 3, 1, 23, 30, tzinfo=EST),
-                utc(2024, 3, 4, 4, 30),
-                5.0,
-                False,
-                None,
-                None,
-            ),
-            (
-                "s4",
-                "org_b",
-                "u2",
-                "error",
-                utc(2024, 3, 2, 9),
-                utc(2024, 3, 2, 9, 15),
-                1.5,
-                False,
-                None,
-                None,
-            ),
-            (
-                "s5",
-                "org_a",
-                "u2",
-                "exit",
-                utc(2024, 3, 2, 8),
-                utc(2024, 3, 2, 8, 6),
-                0.5,
-                False,
-                None,
-                None,
-            ),
-        ],
-    ),
+    "sessions": (SESSION_COLUMNS, SESSION_ROWS),
     "pull_requests": (
         ("session_id", "ordinal", "url", "state", "repo", "pr_number"),
         [
@@ -133,27 +149,31 @@ DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
             ("s1", 1, "https://github.com/acme/api/pull/2", "open", "acme/api", 2),
             ("s2", 0, "https://gitlab.com/group/web/-/merge_requests/7", "MERGED", "group/web", 7),
             ("s2", 1, "https://github.com/acme/api/pull/3", "closed", "acme/api", 3),
+            ("s2", 2, "https://gitlab.com/group/web/-/merge_requests/8", "open", "group/web", 8),
             ("s4", 0, "https://example.com/not-a-pr", "open", None, None),
             ("s4", 1, "https://example.com/another", None, None, None),
             ("s5", 0, "https://github.com/acme/api/pull/4", "merged", "acme/api", 4),
+            ("s6", 0, "https://github.com/acme/api/pull/5", "closed", "acme/api", 5),
         ],
     ),
     "issues": (
-        ("session_id", "ordinal", "issue", "impact", "label"),
+        ("session_id", "ordinal", "issue", "impact", "label", "issue_id"),
         [
-            ("s1", 0, "tests flaky", "high", "bug"),
-            ("s1", 1, "crash on start", "high", "bug"),
-            ("s1", 2, "readme stale", "low", "docs"),
-            ("s2", 0, "wrong output", "high", "bug"),
+            ("s1", 0, "tests flaky", "high", "bug", None),
+            ("s1", 1, "crash on start", "high", "bug", None),
+            ("s1", 2, "readme stale", "low", "docs", None),
+            ("s2", 0, "wrong output", "high", "bug", None),
+            ("s6", 0, "empty db", "high", "bug", "iss-1"),
         ],
     ),
     "action_items": (
         ("session_id", "ordinal", "issue_id", "type", "action_item"),
         [
-            ("s1", 0, "i0", "fix", "fix the tests"),
-            ("s1", 1, "i1", "fix", "fix the crash"),
+            ("s1", 0, "issue_1", "fix", "fix the tests"),
+            ("s1", 1, "issue_2", "fix", "fix the crash"),
             ("s1", 2, None, "test", "add a test"),
-            ("s2", 0, "i0", "fix", "fix the output"),
+            ("s2", 0, "issue_1", "fix", "fix the output"),
+            ("s6", 0, "iss-1", "fix", "seed the db"),
         ],
     ),
     "timeline_events": (
@@ -163,26 +183,45 @@ DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
     "feedback_items": (
         ("session_id", "ordinal", "issue_id", "summary", "excerpt", "details"),
         [
-            ("s1", 0, "i0", "be specific", "do it", "say which tests"),
+            ("s1", 0, "issue_1", "be specific", "do it", "say which tests"),
             ("s1", 1, None, "give context", "", None),
-            ("s2", 0, "i0", "name the file", "fix it", "which file?"),
+            ("s2", 0, "issue_1", "name the file", "fix it", "which file?"),
+        ],
+    ),
+    "quality_checks": (
+        ("run_id", "check_name", "severity", "failing_rows", "sample", "checked_at"),
+        [
+            ("r1", "unique_keys", "error", 0, None, utc(2024, 3, 5, 1)),
+            ("r2", "unique_keys", "error", 2, "sessions(a); sessions(b)", utc(2024, 3, 6, 1)),
+            (
+                "r2",
+                "known_statuses",
+                "error",
+                None,
+                "BinderException: no such column",
+                utc(2024, 3, 6, 1),
+            ),
         ],
     ),
 }
 
 
+def insert(con: duckdb.DuckDBPyConnection, data: dict[str, Any] = DATA) -> None:
+    for table, (columns, values) in data.items():
+        placeholders = ", ".join("?" for _ in columns)
+        con.executemany(
+            f"insert into {table} ({', '.join(columns)}) values ({placeholders})", values
+        )
+
+
 def build(path: Path, time_zone: str = "UTC", rows: bool = True) -> duckdb.DuckDBPyConnection:
-    """A DuckDB file holding every table (with DATA unless rows=False) and every view."""
+    """A DuckDB file holding every table (with DATA unless rows=False) and every relation."""
     con = duckdb.connect(str(path))
     con.execute(f"set TimeZone = '{time_zone}'")
     create_tables(con)
     if rows:
-        for table, (columns, values) in DATA.items():
-            placeholders = ", ".join("?" for _ in columns)
-            con.executemany(
-                f"insert into {table} ({', '.join(columns)}) values ({placeholders})", values
-            )
-    load_views(con)
+        insert(con)
+    load_sql(con)
     return con
 
 
@@ -219,88 +258,154 @@ REQUIRED_VIEWS = {
 }
 
 
-def test_every_view_exists_after_loading(con: duckdb.DuckDBPyConnection) -> None:
-    assert view_names(con) == {p.stem for p in VIEW_FILES}
-    assert REQUIRED_VIEWS <= view_names(con)
+def test_every_relation_exists_after_loading(con: duckdb.DuckDBPyConnection) -> None:
+    assert relation_names(con) == STAGING_NAMES | VIEW_NAMES
+    assert REQUIRED_VIEWS <= VIEW_NAMES
+    assert all(name.startswith("stg_") for name in STAGING_NAMES)
+    assert all(name.startswith("v_") for name in VIEW_NAMES)
 
 
-@pytest.mark.parametrize("path", VIEW_FILES, ids=lambda p: p.name)
-def test_file_creates_exactly_the_view_named_by_its_stem(path: Path) -> None:
+@pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: p.name)
+def test_file_creates_exactly_the_relation_named_by_its_stem(path: Path) -> None:
     text = path.read_text()
     assert path.stem == path.stem.lower()
     assert re.findall(r"create or replace view (\w+) as", text) == [path.stem]
-    # Views read base tables only, so each file loads alone on a warehouse without other views.
+    # A staging file loads on the tables and the staging files before it (the pipeline's
+    # order); a view file on the tables and the staging layer, without any other view.
+    before = STAGING_FILES[: STAGING_FILES.index(path)] if path in STAGING_FILES else STAGING_FILES
     con = duckdb.connect()
     create_tables(con)
+    load_sql(con, before)
     con.execute(text)
-    assert view_names(con) == {path.stem}
+    assert relation_names(con) == {p.stem for p in before} | {path.stem}
     con.execute(text)  # and loads again, as on every run
+
+
+@pytest.mark.parametrize("path", VIEW_FILES, ids=lambda p: p.name)
+def test_views_read_only_tables_and_staging(path: Path) -> None:
+    read = relations_read(select_of(path))
+    assert read, "the parser found no relation: the test would pass vacuously"
+    assert read <= TABLE_NAMES | STAGING_NAMES, read - TABLE_NAMES - STAGING_NAMES
+
+
+@pytest.mark.parametrize("path", STAGING_FILES, ids=lambda p: p.name)
+def test_staging_reads_only_tables_and_earlier_staging(path: Path) -> None:
+    earlier = {p.stem for p in STAGING_FILES[: STAGING_FILES.index(path)]}
+    read = relations_read(select_of(path))
+    assert read and read <= TABLE_NAMES | earlier, read - TABLE_NAMES - earlier
+
+
+@pytest.mark.parametrize("path", [*SQL_FILES, *CHECK_FILES], ids=lambda p: p.name)
+def test_no_cte_is_named_like_a_relation(path: Path) -> None:
+    # DuckDB 1.1 rejects `with sessions as (select * from sessions)`: Circular reference to CTE
+    names = cte_names(select_of(path))
+    assert not names & (TABLE_NAMES | STAGING_NAMES | VIEW_NAMES)
+
+
+def test_the_parser_sees_ctes_and_relations() -> None:
+    sql = "with sessions as (select * from sessions) select * from sessions, stg_issues"
+    assert cte_names(sql) == {"sessions"}
+    assert relations_read(sql) == {"stg_issues"}
 
 
 def test_views_work_on_empty_tables(tmp_path: Path) -> None:
     con = build(tmp_path / "empty.duckdb", rows=False)
-    for view in REQUIRED_VIEWS:
-        assert rows(con, f"select * from {view}") == []
+    for name in STAGING_NAMES | VIEW_NAMES:
+        assert rows(con, f"select * from {name}") == [], name
+
+
+# --- comments -------------------------------------------------------------------------------
+
+
+def test_every_relation_has_a_comment(con: duckdb.DuckDBPyConnection) -> None:
+    comments = dict(rows(con, "select view_name, comment from duckdb_views() where not internal"))
+    assert {name for name, comment in comments.items() if not comment} == set()
+
+
+@pytest.mark.parametrize("view", sorted(VIEW_NAMES))
+def test_every_view_column_has_a_comment(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    missing = rows(
+        con,
+        f"select column_name from duckdb_columns() where table_name = '{view}' "
+        "and coalesce(comment, '') = ''",
+    )
+    assert missing == []
+
+
+def test_comments_survive_reloading(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    with build(tmp_path / "twice.duckdb") as again:
+        load_sql(again)
+        assert rows(again, "select view_name, comment from duckdb_views() order by 1") == rows(
+            con, "select view_name, comment from duckdb_views() order by 1"
+        )
 
 
 # --- columns and types ----------------------------------------------------------------------
 
 COUNT, RATE = "BIGINT", "DOUBLE"
-SESSION_TYPES = {
-    c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE") for c in SESSIONS.columns
-}
 TSTZ = "TIMESTAMP WITH TIME ZONE"
+SESSION_TYPES = {c.name: c.duckdb_type for c in SESSIONS.columns} | {"acus_consumed": ACUS}
 
 VIEW_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "v_sessions": [
         *SESSION_TYPES.items(),
         ("created_date", "DATE"),
         ("duration_minutes", "DOUBLE"),
+        ("is_ended", "BOOLEAN"),
+        ("is_deleted", "BOOLEAN"),
         ("pr_count", COUNT),
         ("merged_pr_count", COUNT),
+        ("closed_pr_count", COUNT),
         ("issue_count", COUNT),
         ("action_item_count", COUNT),
         ("timeline_event_count", COUNT),
+        ("feedback_item_count", COUNT),
     ],
     "v_daily_usage": [
         ("created_date", "DATE"),
         ("org_id", "VARCHAR"),
         ("sessions", COUNT),
-        ("acus", "DOUBLE"),
+        ("acus", ACU_SUM),
         ("sessions_with_merged_pr", COUNT),
+        ("prs_opened", COUNT),
+        ("prs_merged", COUNT),
     ],
     "v_user_usage": [
         ("user_id", "VARCHAR"),
         ("sessions", COUNT),
-        ("acus", "DOUBLE"),
+        ("acus", ACU_SUM),
         ("prs_opened", COUNT),
         ("prs_merged", COUNT),
+        ("prs_closed", COUNT),
         ("merge_rate", RATE),
-        ("acus_per_merged_pr", "DOUBLE"),
+        ("acus_per_merged_pr", ACUS),
     ],
     "v_pull_requests": [
         *((c.name, c.type) for c in BY_NAME["pull_requests"].columns),
         ("is_merged", "BOOLEAN"),
+        ("is_closed", "BOOLEAN"),
         ("org_id", "VARCHAR"),
         ("user_id", "VARCHAR"),
         ("session_created_at", TSTZ),
-        ("acus_consumed", "DOUBLE"),
+        ("acus_consumed", ACUS),
         ("session_status", "VARCHAR"),
     ],
     "v_repo_outcomes": [
         ("repo", "VARCHAR"),
         ("prs", COUNT),
         ("merged", COUNT),
+        ("closed", COUNT),
         ("merge_rate", RATE),
-        ("acus_spent", "DOUBLE"),
         ("sessions", COUNT),
+        ("acus_spent", ACU_SUM),
+        ("acus_attributed", ACU_SUM),
     ],
     "v_issue_labels": [
         ("label", "VARCHAR"),
         ("impact", "VARCHAR"),
         ("issues", COUNT),
         ("sessions_affected", COUNT),
-        ("acus_in_sessions", "DOUBLE"),
+        ("acus_in_sessions", ACU_SUM),
     ],
     "v_action_items": [
         ("type", "VARCHAR"),
@@ -315,11 +420,16 @@ VIEW_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("user_id", "VARCHAR"),
         ("session_created_at", TSTZ),
     ],
+    "v_quality_checks": [
+        *((c.name, c.duckdb_type) for c in BY_NAME["quality_checks"].columns),
+        ("outcome", "VARCHAR"),
+        ("is_latest_run", "BOOLEAN"),
+    ],
 }
 
 
 def test_every_view_has_its_columns_checked() -> None:
-    assert set(VIEW_COLUMNS) == {p.stem for p in VIEW_FILES}
+    assert set(VIEW_COLUMNS) == VIEW_NAMES
 
 
 @pytest.mark.parametrize("view", sorted(VIEW_COLUMNS))
@@ -328,53 +438,146 @@ def test_view_columns_and_types(con: duckdb.DuckDBPyConnection, view: str) -> No
     assert described == VIEW_COLUMNS[view]
 
 
+def test_stg_sessions_keeps_every_session_column(con: duckdb.DuckDBPyConnection) -> None:
+    described = [name for (name,) in rows(con, "select column_name from (describe stg_sessions)")]
+    assert described[: len(SESSIONS.columns)] == SESSIONS.column_names
+
+
+# --- exact ACUs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("view", "column"),
+    [(v, c) for v, columns in VIEW_COLUMNS.items() for c, _ in columns if "acu" in c],
+)
+def test_acu_figures_are_decimals(view: str, column: str) -> None:
+    # DECIMAL sums are exact: no 15.870000000000001 in a figure an admin reads
+    assert dict(VIEW_COLUMNS[view])[column].startswith("DECIMAL("), (view, column)
+
+
+def test_every_acu_column_is_known(con: duckdb.DuckDBPyConnection) -> None:
+    found = rows(
+        con,
+        "select table_name, column_name from duckdb_columns() "
+        "where table_name like 'v\\_%' escape '\\' and column_name like '%acu%' order by all",
+    )
+    expected = sorted((v, c) for v, cs in VIEW_COLUMNS.items() for c, _ in cs if "acu" in c)
+    assert found == expected
+
+
+def test_a_float_sum_comes_out_exact(con: duckdb.DuckDBPyConnection) -> None:
+    # s5 and s6: 0.2 + 0.1 is 0.30000000000000004 in binary floating point
+    assert (
+        scalar(con, "select sum(acus_consumed) from sessions where session_id in ('s5', 's6')")
+        != 0.3
+    )
+    acus = scalar(
+        con, "select acus from v_daily_usage where created_date = '2024-03-02' and org_id = 'org_a'"
+    )
+    assert acus == Decimal("0.3")
+    assert str(acus) == "0.300000"
+
+
+def test_acus_that_a_decimal_cannot_hold_become_null(tmp_path: Path) -> None:
+    con = build(tmp_path / "odd.duckdb", rows=False)
+    con.execute(
+        "insert into sessions (session_id, acus_consumed) values "
+        "('nan', 'nan'), ('inf', 'inf'), ('huge', 1e300), ('fine', 1.25)"
+    )
+    assert rows(con, "select session_id, acus_consumed from stg_sessions order by 1") == [
+        ("fine", Decimal("1.25")),
+        ("huge", None),
+        ("inf", None),
+        ("nan", None),
+    ]
+    for name in VIEW_NAMES:
+        rows(con, f"select * from {name}")  # no view fails on them
+
+
 # --- invariants (jaffle_shop's schema.yml tests, in pytest) --------------------------------
 
-# view -> (key, columns that are never NULL)
+# relation -> (key, columns that are never NULL)
 KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "stg_sessions": (
+        ("session_id",),
+        ("session_id", "created_date", "is_ended", "is_deleted", "duration_minutes"),
+    ),
+    "stg_pull_requests": (
+        ("session_id", "ordinal"),
+        ("session_id", "ordinal", "is_merged", "is_closed", "is_resolved"),
+    ),
+    "stg_issues": (("session_id", "ordinal"), ("session_id", "ordinal", "issue_ref")),
+    "stg_session_counts": (
+        ("session_id",),
+        (
+            "session_id",
+            "pr_count",
+            "merged_pr_count",
+            "closed_pr_count",
+            "resolved_pr_count",
+            "has_merged_pr",
+            "issue_count",
+            "action_item_count",
+            "timeline_event_count",
+            "feedback_item_count",
+        ),
+    ),
     "v_sessions": (
         ("session_id",),
         (
             "session_id",
             "created_date",
+            "is_ended",
+            "is_deleted",
             "pr_count",
             "merged_pr_count",
+            "closed_pr_count",
             "issue_count",
             "action_item_count",
             "timeline_event_count",
+            "feedback_item_count",
         ),
     ),
     "v_daily_usage": (
         ("created_date", "org_id"),
-        ("created_date", "org_id", "sessions", "sessions_with_merged_pr"),
+        ("created_date", "org_id", "sessions", "sessions_with_merged_pr", "prs_opened"),
     ),
-    # NULL user_id and NULL repo are rows of their own, so those keys may be NULL.
-    "v_user_usage": (("user_id",), ("sessions", "prs_opened", "prs_merged")),
-    "v_pull_requests": (("session_id", "ordinal"), ("session_id", "ordinal", "is_merged")),
-    "v_repo_outcomes": (("repo",), ("prs", "merged", "merge_rate", "sessions")),
+    # NULL user_id, repo and type are rows of their own, so those keys may be NULL.
+    "v_user_usage": (("user_id",), ("sessions", "prs_opened", "prs_merged", "prs_closed")),
+    "v_pull_requests": (
+        ("session_id", "ordinal"),
+        ("session_id", "ordinal", "is_merged", "is_closed"),
+    ),
+    "v_repo_outcomes": (("repo",), ("prs", "merged", "closed", "sessions")),
     "v_issue_labels": (("label", "impact"), ("label", "impact", "issues", "sessions_affected")),
-    "v_action_items": (("type",), ("type", "items", "sessions")),
+    "v_action_items": (("type",), ("items", "sessions")),
     "v_prompt_feedback": (("session_id", "ordinal"), ("session_id", "ordinal")),
+    "v_quality_checks": (
+        ("run_id", "check_name"),
+        ("run_id", "check_name", "outcome", "is_latest_run"),
+    ),
 }
 
 
-def test_every_view_has_its_key_checked() -> None:
-    assert set(KEYS) == {p.stem for p in VIEW_FILES}
+def test_every_relation_has_its_key_checked() -> None:
+    assert set(KEYS) == STAGING_NAMES | VIEW_NAMES
 
 
-@pytest.mark.parametrize("view", sorted(KEYS))
-def test_key_is_unique(con: duckdb.DuckDBPyConnection, view: str) -> None:
-    key = ", ".join(KEYS[view][0])
+@pytest.mark.parametrize("relation", sorted(KEYS))
+def test_key_is_unique(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    key = ", ".join(KEYS[relation][0])
     # group by treats NULLs as equal, so a duplicated NULL key is caught too
-    duplicates = rows(con, f"select {key}, count(*) from {view} group by {key} having count(*) > 1")
+    duplicates = rows(
+        con, f"select {key}, count(*) from {relation} group by {key} having count(*) > 1"
+    )
     assert duplicates == []
-    assert scalar(con, f"select count(*) from {view}") > 0
+    assert scalar(con, f"select count(*) from {relation}") > 0
 
 
-@pytest.mark.parametrize("view", sorted(KEYS))
-def test_not_null(con: duckdb.DuckDBPyConnection, view: str) -> None:
-    for column in KEYS[view][1]:
-        assert scalar(con, f"select count(*) from {view} where {column} is null") == 0, column
+@pytest.mark.parametrize("relation", sorted(KEYS))
+def test_not_null(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    for column in KEYS[relation][1]:
+        assert scalar(con, f"select count(*) from {relation} where {column} is null") == 0, column
 
 
 @pytest.mark.parametrize(
@@ -383,6 +586,10 @@ def test_not_null(con: duckdb.DuckDBPyConnection, view: str) -> None:
 )
 def test_rates_are_between_0_and_1(con: duckdb.DuckDBPyConnection, view: str, column: str) -> None:
     assert scalar(con, f"select count(*) from {view} where not ({column} between 0 and 1)") == 0
+    assert scalar(con, f"select count(*) from {view} where {column} is not null") > 0
+
+
+EXACT_ACUS = "select sum(acus_consumed::decimal(18, 6)) from sessions"
 
 
 @pytest.mark.parametrize(
@@ -391,25 +598,50 @@ def test_rates_are_between_0_and_1(con: duckdb.DuckDBPyConnection, view: str, co
         ("select count(*) from v_sessions", "select count(*) from sessions"),
         ("select sum(sessions) from v_daily_usage", "select count(*) from sessions"),
         ("select sum(sessions) from v_user_usage", "select count(*) from sessions"),
-        ("select sum(acus) from v_daily_usage", "select sum(acus_consumed) from sessions"),
-        ("select sum(acus) from v_user_usage", "select sum(acus_consumed) from sessions"),
+        ("select sum(acus_consumed) from v_sessions", EXACT_ACUS),
+        ("select sum(acus) from v_daily_usage", EXACT_ACUS),
+        ("select sum(acus) from v_user_usage", EXACT_ACUS),
+        # attributed ACUs count each session with PRs once, whatever its repos
+        (
+            "select sum(acus_attributed) from v_repo_outcomes",
+            f"{EXACT_ACUS} where session_id in (select session_id from pull_requests)",
+        ),
         ("select sum(pr_count) from v_sessions", "select count(*) from pull_requests"),
+        ("select sum(prs_opened) from v_daily_usage", "select count(*) from pull_requests"),
         ("select count(*) from v_pull_requests", "select count(*) from pull_requests"),
         ("select sum(prs) from v_repo_outcomes", "select count(*) from pull_requests"),
         ("select sum(prs_opened) from v_user_usage", "select count(*) from pull_requests"),
+        (
+            "select sum(merged_pr_count) from v_sessions",
+            "select count(*) from pull_requests where lower(state) = 'merged'",
+        ),
+        (
+            "select sum(prs_merged) from v_user_usage",
+            "select count(*) from pull_requests where lower(state) = 'merged'",
+        ),
+        (
+            "select sum(closed) from v_repo_outcomes",
+            "select count(*) from pull_requests where lower(state) = 'closed'",
+        ),
         ("select sum(issue_count) from v_sessions", "select count(*) from issues"),
         ("select sum(issues) from v_issue_labels", "select count(*) from issues"),
         ("select sum(items) from v_action_items", "select count(*) from action_items"),
+        ("select sum(feedback_item_count) from v_sessions", "select count(*) from feedback_items"),
         ("select count(*) from v_prompt_feedback", "select count(*) from feedback_items"),
+        ("select count(*) from v_quality_checks", "select count(*) from quality_checks"),
     ],
 )
 def test_totals_in_views_equal_totals_in_tables(
     con: duckdb.DuckDBPyConnection, view_sql: str, table_sql: str
 ) -> None:
-    assert scalar(con, view_sql) == scalar(con, table_sql)
+    in_view, in_table = scalar(con, view_sql), scalar(con, table_sql)
+    assert in_view == in_table
+    assert type(in_view) is type(in_table)  # Decimal ACUs stay Decimal
 
 
 # --- exact rows -----------------------------------------------------------------------------
+
+D = Decimal
 
 
 def test_v_sessions(con: duckdb.DuckDBPyConnection) -> None:
@@ -420,49 +652,61 @@ def test_v_sessions(con: duckdb.DuckDBPyConnection) -> None:
             session_id,
             created_date,
             duration_minutes,
+            is_ended,
+            is_deleted,
             pr_count,
             merged_pr_count,
+            closed_pr_count,
             issue_count,
             action_item_count,
-            timeline_event_count
+            timeline_event_count,
+            feedback_item_count
         from v_sessions
         order by session_id
         """,
     )
     assert got == [
-        ("s1", date(2024, 3, 1), 30.0, 2, 1, 3, 3, 3),
-        ("s2", date(2024, 3, 1), 60.0, 2, 1, 1, 1, 0),
-        # 23:30 at UTC-5 is the next day in UTC; a 2-day span counts its days
-        ("s3", date(2024, 3, 2), 2 * 24 * 60.0, 0, 0, 0, 0, 0),
-        ("s4", date(2024, 3, 2), 15.0, 2, 0, 0, 0, 0),
-        ("s5", date(2024, 3, 2), 6.0, 1, 1, 0, 0, 0),
+        # ended at 10:30: the late analysis that moved updated_at to 12:00 does not count
+        ("s1", date(2024, 3, 1), 30.0, True, False, 2, 1, 0, 3, 3, 3, 2),
+        # running: up to updated_at
+        ("s2", date(2024, 3, 1), 60.0, False, False, 3, 1, 1, 1, 1, 0, 1),
+        # 23:30 at UTC-5 is the next day in UTC; no ended_at stored: up to updated_at
+        ("s3", date(2024, 3, 2), 2 * 24 * 60.0, True, False, 0, 0, 0, 0, 0, 0, 0),
+        ("s4", date(2024, 3, 2), 15.0, True, False, 2, 0, 0, 0, 0, 0, 0),
+        ("s5", date(2024, 3, 2), 6.0, True, False, 1, 1, 0, 0, 0, 0, 0),
+        # v3 status_detail finished ends it; deleted sessions stay, flagged
+        ("s6", date(2024, 3, 2), 45.0, True, True, 1, 0, 1, 1, 1, 0, 0),
     ]
 
 
 def test_v_sessions_keeps_every_session_column(con: duckdb.DuckDBPyConnection) -> None:
     columns = ", ".join(SESSIONS.column_names)
+    # the same values, acus_consumed as the decimal the table's double stands for
+    stored = columns.replace("acus_consumed", "acus_consumed::decimal(18, 6)")
     assert rows(con, f"select {columns} from v_sessions order by session_id") == rows(
-        con, f"select {columns} from sessions order by session_id"
+        con, f"select {stored} from sessions order by session_id"
     )
 
 
 def test_v_daily_usage(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_daily_usage order by created_date, org_id")
     assert got == [
-        (date(2024, 3, 1), "org_a", 2, 5.0, 2),
-        (date(2024, 3, 2), "org_a", 1, 0.5, 1),
-        (date(2024, 3, 2), "org_b", 2, 6.5, 0),
+        (date(2024, 3, 1), "org_a", 2, D("3"), 2, 5, 2),
+        # s6 is deleted and still counted: its ACUs were spent
+        (date(2024, 3, 2), "org_a", 2, D("0.3"), 1, 2, 1),
+        (date(2024, 3, 2), "org_b", 2, D("6.5"), 0, 2, 0),
     ]
 
 
 def test_v_user_usage(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_user_usage order by user_id nulls last")
     assert got == [
-        # each session's ACUs once, however many PRs it opened
-        ("u1", 2, 5.0, 4, 2, 0.5, 2.5),
-        ("u2", 2, 2.0, 3, 1, pytest.approx(1 / 3), 2.0),
+        # each session's ACUs once, however many PRs it opened; s1's and s2's open PRs are
+        # not failures yet: merge rate 2 merged / (2 merged + 1 closed)
+        ("u1", 2, D("3"), 5, 2, 1, pytest.approx(2 / 3), D("1.5")),
+        ("u2", 3, D("1.8"), 4, 1, 1, 0.5, D("1.8")),
         # no PRs: rates are NULL, not a division error
-        (None, 1, 5.0, 0, 0, None, None),
+        (None, 1, D("5"), 0, 0, 0, None, None),
     ]
 
 
@@ -477,6 +721,7 @@ def test_v_pull_requests(con: duckdb.DuckDBPyConnection) -> None:
             repo,
             pr_number,
             is_merged,
+            is_closed,
             org_id,
             user_id,
             session_created_at,
@@ -486,55 +731,107 @@ def test_v_pull_requests(con: duckdb.DuckDBPyConnection) -> None:
         order by session_id, ordinal
         """,
     )
-    s1, s2, s4, s5 = (
+    s1, s2, s4, s5, s6 = (
         utc(2024, 3, 1, 10),
         utc(2024, 3, 1, 12),
         utc(2024, 3, 2, 9),
         utc(2024, 3, 2, 8),
+        utc(2024, 3, 2, 10),
     )
     assert got == [
-        ("s1", 0, "merged", "acme/api", 1, True, "org_a", "u1", s1, 2.0, "exit"),
-        ("s1", 1, "open", "acme/api", 2, False, "org_a", "u1", s1, 2.0, "exit"),
-        ("s2", 0, "MERGED", "group/web", 7, True, "org_a", "u1", s2, 3.0, "running"),
-        ("s2", 1, "closed", "acme/api", 3, False, "org_a", "u1", s2, 3.0, "running"),
-        ("s4", 0, "open", None, None, False, "org_b", "u2", s4, 1.5, "error"),
-        ("s4", 1, None, None, None, False, "org_b", "u2", s4, 1.5, "error"),
-        ("s5", 0, "merged", "acme/api", 4, True, "org_a", "u2", s5, 0.5, "exit"),
+        ("s1", 0, "merged", "acme/api", 1, True, False, "org_a", "u1", s1, D("2"), "exit"),
+        ("s1", 1, "open", "acme/api", 2, False, False, "org_a", "u1", s1, D("2"), "exit"),
+        ("s2", 0, "MERGED", "group/web", 7, True, False, "org_a", "u1", s2, D("1"), "running"),
+        ("s2", 1, "closed", "acme/api", 3, False, True, "org_a", "u1", s2, D("1"), "running"),
+        ("s2", 2, "open", "group/web", 8, False, False, "org_a", "u1", s2, D("1"), "running"),
+        ("s4", 0, "open", None, None, False, False, "org_b", "u2", s4, D("1.5"), "error"),
+        ("s4", 1, None, None, None, False, False, "org_b", "u2", s4, D("1.5"), "error"),
+        ("s5", 0, "merged", "acme/api", 4, True, False, "org_a", "u2", s5, D("0.2"), "exit"),
+        ("s6", 0, "closed", "acme/api", 5, False, True, "org_a", "u2", s6, D("0.1"), "running"),
     ]
 
 
 def test_v_repo_outcomes(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_repo_outcomes order by repo nulls last")
     assert got == [
-        # s1 opened 2 PRs here: its 2.0 ACUs count once (2.0 + 3.0 + 0.5)
-        ("acme/api", 4, 2, 0.5, 5.5, 3),
-        ("group/web", 1, 1, 1.0, 3.0, 1),
-        # unparsed URLs are one row, with s4's ACUs once
-        (None, 2, 0, 0.0, 1.5, 1),
+        # s1 opened 2 PRs here: its 2.0 ACUs count once (2.0 + 1.0 + 0.2 + 0.1); of s2's
+        # 1.0, a third is attributed here (one of its 3 PRs), rounded down to 6 decimals
+        ("acme/api", 5, 2, 2, 0.5, 4, D("3.3"), D("2.633333")),
+        # ...and two thirds here, with the millionth left over: its repo with the most PRs
+        ("group/web", 2, 1, 0, 1.0, 1, D("1"), D("0.666667")),
+        # unparsed URLs are one row, with s4's ACUs once; nothing merged or closed: no rate
+        (None, 2, 0, 0, None, 1, D("1.5"), D("1.5")),
     ]
 
 
 def test_v_issue_labels(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_issue_labels order by label, impact")
     assert got == [
-        # 2 issues in s1, 1 in s2: ACUs of s1 and s2 once each
-        ("bug", "high", 3, 2, 5.0),
-        ("docs", "low", 1, 1, 2.0),
+        # 2 issues in s1, 1 in s2, 1 in s6: ACUs of s1, s2 and s6 once each
+        ("bug", "high", 4, 3, D("3.1")),
+        ("docs", "low", 1, 1, D("2")),
     ]
 
 
 def test_v_action_items(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_action_items order by type")
-    assert got == [("fix", 3, 2), ("test", 1, 1)]
+    assert got == [("fix", 4, 3), ("test", 1, 1)]
 
 
 def test_v_prompt_feedback(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_prompt_feedback order by session_id, ordinal")
     s1, s2 = utc(2024, 3, 1, 10), utc(2024, 3, 1, 12)
     assert got == [
-        ("s1", 0, "i0", "be specific", "do it", "say which tests", "p1", "sp1", "org_a", "u1", s1),
+        (
+            "s1",
+            0,
+            "issue_1",
+            "be specific",
+            "do it",
+            "say which tests",
+            "p1",
+            "sp1",
+            "org_a",
+            "u1",
+            s1,
+        ),
         ("s1", 1, None, "give context", "", None, "p1", "sp1", "org_a", "u1", s1),
-        ("s2", 0, "i0", "name the file", "fix it", "which file?", "p2", None, "org_a", "u1", s2),
+        (
+            "s2",
+            0,
+            "issue_1",
+            "name the file",
+            "fix it",
+            "which file?",
+            "p2",
+            None,
+            "org_a",
+            "u1",
+            s2,
+        ),
+    ]
+
+
+def test_v_quality_checks(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(
+        con,
+        "select run_id, check_name, outcome, is_latest_run from v_quality_checks order by all",
+    )
+    assert got == [
+        ("r1", "unique_keys", "passed", False),
+        ("r2", "known_statuses", "broken", True),
+        ("r2", "unique_keys", "failed", True),
+    ]
+
+
+def test_stg_issues_numbers_v2_issues_from_1(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(con, "select session_id, ordinal, issue_ref from stg_issues order by all")
+    assert got == [
+        ("s1", 0, "issue_1"),
+        ("s1", 1, "issue_2"),
+        ("s1", 2, "issue_3"),
+        ("s2", 0, "issue_1"),
+        ("s6", 0, "iss-1"),  # v3: the issue's own id
     ]
 
 
@@ -548,7 +845,7 @@ DATED = {
     ),
     "v_daily_usage": (
         "select * from v_daily_usage order by all",
-        (date(2024, 3, 2), "org_b", 2, 6.5, 0),
+        (date(2024, 3, 2), "org_b", 2, D("6.5"), 0, 2, 0),
     ),
 }
 

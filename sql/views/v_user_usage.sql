@@ -1,42 +1,45 @@
 create or replace view v_user_usage as
 
-with sessions as (
+with session_facts as (
 
     select
         session_id,
         user_id,
         acus_consumed
-    from sessions
+    from stg_sessions
 
 ),
 
 -- one row per session, so joining it keeps each session's ACUs counted once
-session_prs as (
+session_counts as (
 
     select
         session_id,
-        count(*) as prs_opened,
-        count(*) filter (where lower(state) = 'merged') as prs_merged
-    from pull_requests
-    group by session_id
+        pr_count,
+        merged_pr_count,
+        closed_pr_count,
+        resolved_pr_count
+    from stg_session_counts
 
 ),
 
 users as (
 
     select
-        sessions.user_id,
+        session_facts.user_id,
         count(*) as sessions,
-        sum(sessions.acus_consumed) as acus,
+        sum(session_facts.acus_consumed) as acus,
         -- sum() of BIGINT is HUGEINT in DuckDB: cast back so every count is BIGINT
-        coalesce(sum(session_prs.prs_opened), 0)::bigint as prs_opened,
-        coalesce(sum(session_prs.prs_merged), 0)::bigint as prs_merged
-    from sessions
+        coalesce(sum(session_counts.pr_count), 0)::bigint as prs_opened,
+        coalesce(sum(session_counts.merged_pr_count), 0)::bigint as prs_merged,
+        coalesce(sum(session_counts.closed_pr_count), 0)::bigint as prs_closed,
+        coalesce(sum(session_counts.resolved_pr_count), 0)::bigint as prs_resolved
+    from session_facts
 
-    left join session_prs
-        on sessions.session_id = session_prs.session_id
+    left join session_counts
+        on session_facts.session_id = session_counts.session_id
 
-    group by sessions.user_id
+    group by session_facts.user_id
 
 ),
 
@@ -48,10 +51,23 @@ final as (
         acus,
         prs_opened,
         prs_merged,
-        prs_merged::double / nullif(prs_opened, 0) as merge_rate,
-        acus / nullif(prs_merged, 0) as acus_per_merged_pr
+        prs_closed,
+        -- open PRs are not failures yet: only merged and closed ones are counted
+        prs_merged::double / nullif(prs_resolved, 0) as merge_rate,
+        -- a decimal divided is a DOUBLE in DuckDB: back to 6 places, the scale of the ACUs
+        (acus / nullif(prs_merged, 0))::decimal(18, 6) as acus_per_merged_pr
     from users
 
 )
 
-select * from final
+select * from final;
+
+comment on view v_user_usage is 'One row per user (user_id; NULL gathers the sessions without a user, such as service users), deleted sessions included: sessions, ACUs (exact decimal sum), PRs opened, merged and closed (closed without merging), merge_rate = merged / (merged + closed), open PRs left out as not failed yet, NULL when none is merged or closed; acus_per_merged_pr = all of the user''s ACUs (sessions without PRs too) / merged PRs, rounded to 6 decimals, NULL without merged PRs.';
+comment on column v_user_usage.user_id is 'The user who created the sessions; NULL for sessions without one (service users).';
+comment on column v_user_usage.sessions is 'Sessions the user created.';
+comment on column v_user_usage.acus is 'ACUs of those sessions, an exact DECIMAL sum.';
+comment on column v_user_usage.prs_opened is 'PRs those sessions opened.';
+comment on column v_user_usage.prs_merged is 'Of those PRs, the merged ones.';
+comment on column v_user_usage.prs_closed is 'Of those PRs, the ones closed without being merged.';
+comment on column v_user_usage.merge_rate is 'prs_merged / (prs_merged + prs_closed), 0 to 1: open PRs are not counted; NULL when no PR is merged or closed.';
+comment on column v_user_usage.acus_per_merged_pr is 'acus / prs_merged, 6 decimals; NULL without merged PRs.';

@@ -1,0 +1,149 @@
+"""Data-quality checks: the SQL files of sql/checks/, run against the warehouse after a load.
+
+Each check file holds one query that returns the offending rows, its first column a key for the
+sample; its first line declares the severity (`-- severity: error` or `-- severity: warn`) and
+its second line says what it checks. A check reads base tables and stg_* relations, so it runs
+after the views are created. The query is run wrapped in a SELECT that counts its rows, so a
+check can never change stored data.
+
+A check whose SQL fails (or whose file has no valid severity line) does not stop the export: it
+is recorded as broken, with severity error, failing_rows NULL and the error text in sample.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.schema import QUALITY_CHECKS
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# sql/checks of a checkout (editable install), or the copy a wheel carries inside the package,
+# found the way pipeline.warehouse finds sql/staging and sql/views.
+CHECK_DIRS = (PACKAGE_DIR.parent / "sql" / "checks", PACKAGE_DIR / "sql" / "checks")
+SEVERITIES = ("error", "warn")
+SAMPLE_SIZE = 5
+SAMPLE_SEPARATOR = "; "
+ERROR_CHARS = 1000  # of an error message kept in sample: DuckDB's may quote the whole query
+_SEVERITY_LINE = re.compile(r"--\s*severity:\s*(\w+)\s*$")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One file of sql/checks: its name (the file stem), severity, description and query."""
+
+    name: str
+    severity: str
+    description: str
+    sql: str
+    problem: str | None = None  # why the file cannot be run: it is then reported broken
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check found: failing_rows is None when its SQL failed (error says why)."""
+
+    name: str
+    severity: str
+    failing_rows: int | None
+    sample: list[str]
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.failing_rows == 0
+
+    def row(self, run_id: str, checked_at: datetime) -> tuple[Any, ...]:
+        """Return the result as a quality_checks row."""
+        return QUALITY_CHECKS.row(
+            run_id=run_id,
+            check_name=self.name,
+            severity=self.severity,
+            failing_rows=self.failing_rows,
+            sample=self.error
+            if self.error is not None
+            else (SAMPLE_SEPARATOR.join(self.sample) or None),
+            checked_at=checked_at,
+        )
+
+
+def check_dir() -> Path | None:
+    """Return the sql/checks directory this installation carries, if any."""
+    return next((d for d in CHECK_DIRS if d.is_dir()), None)
+
+
+def parse_check(path: Path) -> Check:
+    """Return the check a file defines; an unreadable file or one without a valid severity
+    line comes back as a check with a problem, which run_check reports as broken."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return Check(path.stem, "error", "", "", f"{path.name}: cannot be read: {err}")
+    lines = text.splitlines()
+    match = _SEVERITY_LINE.match(lines[0].strip()) if lines else None
+    description = lines[1].removeprefix("--").strip() if len(lines) > 1 else ""
+    if match is None or match.group(1) not in SEVERITIES:
+        problem = f"{path.name}: the first line must be '-- severity: error' or '-- severity: warn'"
+        return Check(path.stem, "error", description, text, problem)
+    return Check(path.stem, match.group(1), description, text)
+
+
+def load_checks(directory: Path | None = None) -> list[Check]:
+    """Return every check of directory (default: the installed sql/checks), by name."""
+    directory = directory if directory is not None else check_dir()
+    if directory is None:
+        return []
+    return [parse_check(path) for path in sorted(directory.glob("*.sql"))]
+
+
+def run_check(con: duckdb.DuckDBPyConnection, check: Check) -> CheckResult:
+    """Run one check; a failure of its SQL is returned as a broken result, never raised."""
+    if check.problem is not None:
+        return CheckResult(check.name, "error", None, [], check.problem)
+    query = check.sql.strip().rstrip(";")
+    # The newline ends a trailing -- comment; the alias names the first column, whatever it is
+    # called; count(*) over () is taken before the limit, so one pass gives count and sample.
+    wrapped = (
+        f"select key::varchar, count(*) over () from (\n{query}\n) as failing(key) "
+        f"order by 1 nulls first limit {SAMPLE_SIZE}"
+    )
+    try:
+        rows = con.execute(wrapped).fetchall()
+    except duckdb.Error as err:
+        message = f"{type(err).__name__}: {err}"[:ERROR_CHARS]
+        return CheckResult(check.name, "error", None, [], message)
+    failing_rows = int(rows[0][1]) if rows else 0
+    sample = ["NULL" if key is None else str(key) for key, _ in rows]
+    return CheckResult(check.name, check.severity, failing_rows, sample)
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection, checks: Iterable[Check] | None = None
+) -> list[CheckResult]:
+    """Return the result of every check (default: the installed ones), in name order."""
+    return [run_check(con, check) for check in (load_checks() if checks is None else checks)]
+
+
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    checked_at: datetime,
+    checks: Iterable[Check] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Run every check and return its quality_checks rows, for Warehouse.upsert.
+
+    Call it outside an explicit transaction, after the staging relations are created: in
+    DuckDB a failed statement aborts the transaction it runs in.
+    """
+    return [result.row(run_id, checked_at) for result in evaluate(con, checks)]
+
+
+def failed(results: Sequence[CheckResult], severity: str = "error") -> list[CheckResult]:
+    """Return the results of that severity that flagged rows or could not run."""
+    return [r for r in results if r.severity == severity and not r.passed]

@@ -1,0 +1,10 @@
+-- severity: warn
+-- Sessions that ended more than 7 days ago and still have no analysis (deleted ones aside).
+select
+    concat('sessions(', session_id, ')') as key,
+    active_until as ended_at
+from stg_sessions
+where is_ended
+  and not has_session_analysis
+  and not is_deleted
+  and active_until < now() - interval 7 days
