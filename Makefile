@@ -25,7 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy pipeline benchmarks
+	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy --strict pipeline && $(BIN)/mypy benchmarks
 
 # Leaves data/raw alone: the raw files are the source of truth a warehouse is rebuilt from.
 clean:

@@ -169,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep = p.add_argument_group("reporting")
     rep.add_argument(
+        "--fail-on-check-errors",
+        action="store_true",
+        help="exit 1 when a data-quality check of severity error fails",
+    )
+    rep.add_argument(
         "--quiet", action="store_true", help="no progress on stderr (errors still show)"
     )
     rep.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr format")
@@ -227,6 +232,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         retries=args.retries,
         demo=bool(args.demo),
         generate_insights=args.generate_insights,
+        fail_on_check_errors=args.fail_on_check_errors,
     )
 
 
@@ -251,6 +257,15 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
     if summary.errors_by_kind:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.errors_by_kind.items()))
         lines.append(f"failures: {kinds} (details in export_errors)")
+    if summary.checks:
+        flagged = [c for c in summary.checks if not c.passed]
+        passed = len(summary.checks) - len(flagged)
+        lines.append(f"quality checks: {passed} passed, {len(flagged)} flagged")
+        lines += [
+            f"  {c.severity:<5} {c.name}: "
+            + (f"{c.failing_rows} rows" if c.error is None else f"broken ({c.error[:80]})")
+            for c in flagged
+        ]
     lines.append("rows in the warehouse:")
     lines += [f"  {name:<16} {count:>9,}" for name, count in summary.rows.items()]
     lines.append("written:")
@@ -279,6 +294,16 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
         "sessions_per_second": round(summary.sessions_per_second, 1),
         "fetch_seconds": round(summary.fetch_seconds, 3),
         "insights_generation": summary.insights,
+        "quality_checks": [
+            {
+                "name": c.name,
+                "severity": c.severity,
+                "failing_rows": c.failing_rows,
+                "sample": c.sample,
+                "error": c.error,
+            }
+            for c in summary.checks
+        ],  # fmt: skip
         "watermark": summary.watermark.isoformat() if summary.watermark else None,
         "paths": [str(p) for p in summary.paths],
     }

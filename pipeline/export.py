@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.batch import Batch
+from pipeline.checks import CheckResult, evaluate, failed
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.consume import Consumer, RunInfo
 from pipeline.errors import ApiStatusError, AuthError, ExportError
@@ -24,6 +25,7 @@ from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
 from pipeline.responses import Kind, Response
+from pipeline.schema import QUALITY_CHECKS
 from pipeline.settings import Settings
 from pipeline.sources import source_for
 from pipeline.sources.v3 import V3Source
@@ -49,14 +51,22 @@ class Summary:
     paths: list[Path] = field(default_factory=list)
     # --generate-insights: answers by status (started, already_exists), and what went wrong.
     insights: dict[str, int] | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    fail_on_check_errors: bool = False
 
     @property
     def requested(self) -> int:
         return self.exported + self.failed
 
     @property
+    def check_errors(self) -> list[CheckResult]:
+        return failed(self.checks, "error")
+
+    @property
     def exit_code(self) -> int:
-        return 0 if self.status == "ok" else 1
+        if self.status != "ok":
+            return 1
+        return 1 if self.fail_on_check_errors and self.check_errors else 0
 
     @property
     def sessions_per_second(self) -> float:
@@ -179,8 +189,12 @@ class ExportRun:
 
     def finish(self) -> Summary:
         summary, warehouse = self.summary, self.warehouse
-        summary.rows = warehouse.counts()
         warehouse.create_views()
+        summary.checks = evaluate(warehouse.db)  # they read the views' staging relations
+        checked_at = datetime.now(UTC)
+        warehouse.upsert(QUALITY_CHECKS, [r.row(self.run_id, checked_at) for r in summary.checks])
+        summary.fail_on_check_errors = self.settings.fail_on_check_errors
+        summary.rows = warehouse.counts()
         with storage_errors(str(self.settings.out_dir / "parquet")):
             summary.paths = write_snapshots(warehouse.db, self.settings.out_dir / "parquet")
         summary.paths.insert(0, warehouse.publish())

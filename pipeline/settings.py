@@ -29,3 +29,4 @@ class Settings:
     retries: int = 5
     demo: bool = False
     generate_insights: bool = False
+    fail_on_check_errors: bool = False

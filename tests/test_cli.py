@@ -101,11 +101,13 @@ def test_every_view_answers_on_demo_data(out):
     assert run_cli("--demo", "200", "--out", str(out), "--quiet", key=None).code == 0
     db = out / "devin.duckdb"
     views = [r[0] for r in query(db, "select view_name from duckdb_views() where not internal")]
-    assert sorted(views) == sorted(p.stem for p in (ROOT / "sql" / "views").glob("*.sql"))
+    assert sorted(views) == sorted(
+        p.stem for layer in ("staging", "views") for p in (ROOT / "sql" / layer).glob("*.sql")
+    )
     for view in views:
         assert scalar(db, f"select count(*) from {view}") > 0, view
-    assert scalar(db, "select sum(acus) from v_user_usage") == pytest.approx(
-        scalar(db, "select sum(acus_consumed) from sessions")
+    assert scalar(db, "select sum(acus) from v_user_usage") == scalar(
+        db, "select sum(acus_consumed::decimal(18, 6)) from sessions"
     )
     assert scalar(db, "select count(*) from v_sessions") == 200
 
@@ -334,3 +336,25 @@ def test_the_watermark_comes_only_from_runs_against_the_same_api(server, out, tm
     server.clear_requests()
     assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
     assert all("updated_date_from" in r["query"] for r in server.requests)
+
+
+def test_quality_checks_run_after_every_load_and_can_fail_the_run_on_request(server, out, tmp_path):
+    ids = server.devin.ids()[:5]
+    server.devin.update(ids[0], acus_consumed=-3.5)  # a planted problem: negative ACUs
+    summary = tmp_path / "summary.json"
+    args = (*ids, "--out", str(out), "--api-url", server.url, "--summary-json", str(summary))
+    result = run_cli(*args)
+    assert result.code == 0, result.stderr  # checks never change the exit code by default
+    assert "error acus_consumed_not_negative: 1 rows" in result.stdout
+    db = out / "devin.duckdb"
+    run_id = scalar(db, "select run_id from export_runs")
+    flagged = query(db, "select check_name, severity, failing_rows, sample from quality_checks "
+                        f"where run_id = '{run_id}' and failing_rows > 0")  # fmt: skip
+    assert ("acus_consumed_not_negative", "error", 1, f"sessions({ids[0]})") in flagged
+    record = json.loads(summary.read_text())
+    by_name = {c["name"]: c for c in record["quality_checks"]}
+    assert by_name["acus_consumed_not_negative"]["failing_rows"] == 1
+    assert scalar(db, "select count(*) from sessions where acus_consumed < 0") == 1  # kept as sent
+    strict = run_cli(*args, "--fail-on-check-errors")
+    assert strict.code == 1
+    assert json.loads(summary.read_text())["exit_code"] == 1
