@@ -20,6 +20,8 @@ No message ever carries the API key: the key lives only in the request headers.
 
 from __future__ import annotations
 
+import re
+
 
 class ExportError(Exception):
     """Base of every error the exporter raises on purpose."""
@@ -68,11 +70,19 @@ class IncompleteListing(ApiError):
     kind = "incomplete_listing"
 
 
+def _gist(body: str) -> str:
+    """Return what an error body says: an HTML page (a proxy's, a CDN's) by its title."""
+    title = re.search(r"<title>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+    if title:
+        return "HTML page: " + " ".join(title.group(1).split())
+    return body[:300]
+
+
 class ApiStatusError(ApiError):
     """The API answered with an error status."""
 
     def __init__(self, status: int, url: str, body: str = "") -> None:
-        detail = f": {body[:300]}" if body else ""
+        detail = f": {_gist(body)}" if body else ""
         super().__init__(f"HTTP {status} from {url}{detail}")
         self.status = status
         self.url = url

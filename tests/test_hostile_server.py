@@ -8,6 +8,7 @@ difference.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -44,34 +45,38 @@ def serving(
 
 
 def export(server: FakeApiServer, out: Path, version: str, *args: str) -> CliResult:
-    return run_cli("--all", *args, "--out", str(out), "--api-url", server.url, "--retries", "4",
-                   "--quiet", key=KEYS[version])  # fmt: skip
+    return run_cli("--all", "--out", str(out), "--api-url", server.url, "--retries", "4",
+                   "--quiet", *args, key=KEYS[version])  # fmt: skip
 
 
 def assert_exact_or_reported(
     result: CliResult, out: Path, devin: FakeDevin, version: str, before: set[str] | None = None
 ) -> list[tuple[str, str]]:
-    """The oracle: exact on exit 0; on exit 1 what is stored is exact and what is missing is
-    reported. Sessions created or deleted while the run listed may go either way."""
+    """The oracle: exact on exit 0; on exit 1 what this run stored is exact and what it missed
+    is reported. Sessions created or deleted while the run listed may go either way."""
     expected, invalid = served(devin, version)
     db = out / "devin.duckdb"
     stored = in_duckdb(db)
     assert in_parquet(out / "parquet") == stored, "Parquet differs from DuckDB"
-    errors = query(db, "select session_id, kind from export_errors where run_id = (select "
-                       "run_id from export_runs order by started_at desc limit 1)")  # fmt: skip
+    run_id = query(db, "select run_id from export_runs order by started_at desc limit 1")[0][0]
+    errors = query(db, f"select session_id, kind from export_errors where run_id = '{run_id}'")
+    written = {
+        sid for (sid,) in query(db, f"select session_id from sessions where _run_id = '{run_id}'")
+    }
     churned = set() if before is None else before ^ set(devin.ids())
-    diff = [d for d in differences(expected, stored) if d.split()[-1] not in churned]
+    diff = {d.split()[-1]: d for d in differences(expected, stored)}
+    diff = {sid: d for sid, d in diff.items() if sid not in churned}
     if result.code == 0:
-        assert diff == [] and not errors, (diff, errors)
+        assert not diff and not errors, (sorted(diff.values()), errors)
         assert not invalid
         return errors
     assert result.code == 1, result.stderr
     assert errors, "exit 1 without an export_errors row"
-    assert [d for d in diff if not d.startswith("missing")] == [], "stored something wrong"
+    wrong = [d for sid, d in diff.items() if sid in written or d.startswith("unexpected")]
+    assert wrong == [], "this run stored something that is not what the API serves"
     named = {sid for sid, _ in errors}
-    missing = {d.split()[-1] for d in diff}
     listing_reported = any(kind == "incomplete_listing" for _, kind in errors)
-    assert listing_reported or missing <= named, (missing, errors)
+    assert listing_reported or set(diff) <= named, (sorted(diff.values()), errors)
     assert invalid <= named
     return errors
 
@@ -116,15 +121,12 @@ def test_a_list_that_moves_while_it_is_paged_is_exact_or_reported(devin, version
 
 
 @pytest.mark.parametrize(
-    ("quirks", "why"),
-    [
-        (Quirks(page_cap=30, duplicate_items=True), "brought"),
-        (Quirks(page_cap=30, stuck_cursor=True), ""),
-    ],
+    "quirks",
+    [Quirks(page_cap=30, duplicate_items=True), Quirks(page_cap=30, stuck_cursor=True)],
     ids=["duplicates", "stuck-cursor"],
 )
 def test_a_listing_that_cannot_be_finished_exits_1_and_keeps_the_watermark(
-    devin, version, out, quirks, why
+    devin, version, out, quirks
 ):
     with serving(devin) as server:
         assert export(server, out, version).code == 0  # a first, good night sets a watermark
@@ -133,18 +135,21 @@ def test_a_listing_that_cannot_be_finished_exits_1_and_keeps_the_watermark(
         devin.churn(update=40)
         result = export(server, out, version, "--full")
     errors = assert_exact_or_reported(result, out, devin, version)
+    if version == "v2" and quirks.stuck_cursor:
+        assert result.code == 0  # v2 pages advance by what each held, never by next_cursor
+        return
     assert result.code == 1 and ("listing", "incomplete_listing") in errors
-    assert why in result.stderr
     db = out / "devin.duckdb"
     assert query(db, "select max(max_updated_at) from export_runs where status = 'ok'") == watermark
 
 
 def test_a_server_that_ignores_created_before_while_it_grows_is_reported_in_v3(devin, out):
+    before = set(devin.ids())
     with serving(
         devin, Quirks(page_cap=25, churn_insert=2, churn_delete=2), ignore_filters=True
     ) as server:
         result = export(server, out, "v3")
-    errors = assert_exact_or_reported(result, out, devin, "v3", set(devin.ids()))
+    errors = assert_exact_or_reported(result, out, devin, "v3", before)
     assert result.code == 1 and ("listing", "incomplete_listing") in errors
 
 
@@ -160,25 +165,31 @@ def test_cdn_pages_and_login_pages_are_retried(devin, version, out, kinds):
 
 
 def test_hostile_values_fail_their_sessions_only(devin, version, out):
-    planted = devin.plant("out-of-range-time", 2) + devin.plant("wide-int", 2)
+    unrepresentable = devin.plant("out-of-range-time", 2)
+    wide = devin.plant("wide-int", 2)
     with serving(devin, Quirks(page_cap=40)) as server:
         result = export(server, out, version)
     errors = assert_exact_or_reported(result, out, devin, version)
     assert result.code == 1
-    assert {sid for sid, kind in errors if kind == "invalid_response"} == set(planted[:2])
-    for sid in planted[2:]:  # integers wider than 64 bits: stored, exactly
+    _, invalid = served(devin, version)
+    assert invalid and invalid <= set(unrepresentable)
+    assert {sid for sid, kind in errors if kind == "invalid_response"} == invalid
+    for sid in wide:  # integers wider than 64 bits: stored, exactly
         (extra,) = query(
             out / "devin.duckdb", f"select extra from sessions where session_id = '{sid}'"
         )[0]
-        assert "2361183241434822606848" in extra or str(2**70) in extra
+        sent = devin.session(sid, api_version=version)
+        assert json.loads(extra)["ledger_seq"] == sent["ledger_seq"] > 2**64
 
 
 def test_a_server_that_echoes_the_key_leaves_it_nowhere(devin, version, out, tmp_path):
     key = KEYS[version]
     quirks = Quirks(echo_key=True, echo_key_in_ok=True, page_cap=40)
     with FakeApiServer(devin, key=key, faults=Faults(retry_after=0), quirks=quirks) as server:
-        for sid in devin.ids()[:6]:
-            server.faults.script(sid, ["429", "500", "404"])
+        for sid in devin.ids()[:3]:
+            server.faults.script(sid, ["404"])
+        for sid in devin.ids()[3:6]:
+            server.faults.script(sid, ["429", "500", "500"])
         outputs = []
         for args in (["--all"], [*devin.ids()[:6], "--log-format", "json", "--verbose"]):
             result = run_cli(*args, "--out", str(out), "--api-url", server.url, "--retries", "1",
@@ -199,7 +210,7 @@ def test_a_redirect_is_never_followed_with_the_key(devin, version, out):
     ):
         sid = devin.ids()[0]
         server.faults.script(sid, ["redirect"])
-        result = export(server, out, version, sid)
+        result = run_cli(sid, "--out", str(out), "--api-url", server.url, key=KEYS[version])
         assert elsewhere.requests == []  # nothing, and so no key, went to the other host
     assert result.code == 1
     assert "redirected" in result.stderr and "--api-url" in result.stderr
