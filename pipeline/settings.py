@@ -28,3 +28,4 @@ class Settings:
     timeout: float = 30.0
     retries: int = 5
     demo: bool = False
+    parquet_url: str = ""  # s3://bucket[/prefix] to mirror DIR/parquet/ to, already checked
