@@ -227,6 +227,8 @@ class Mirror:
             local = local_files(root) if root.is_dir() else {}
         except OSError as err:
             raise MirrorError(f"cannot read {root}: {err.strerror or err}") from None
+        if not local:  # every table has a file: an empty tree is a mistake, not a bucket to empty
+            raise MirrorError(f"no Parquet files under {root}: nothing mirrored to {self.url}")
         remote = self.list_remote()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="mirror") as pool:
             digests = dict(zip(local, _all(pool, self._md5, local.values()), strict=True))

@@ -265,6 +265,17 @@ def assert_healed_by_the_next_run(root: Path, store: MotoStore, proxy: FaultProx
     assert store.open_uploads(bucket) == []
 
 
+def test_an_empty_folder_never_empties_the_bucket(tmp_path, store, proxy, aws, bucket):
+    root = make_tree(tmp_path / "parquet")
+    mirror(root, bucket)
+    before = store.objects(bucket)
+    for path in root.rglob("*.parquet"):
+        path.unlink()
+    with pytest.raises(MirrorError, match="no Parquet files under .*: nothing mirrored to s3://"):
+        mirror(root, bucket)
+    assert store.objects(bucket) == before
+
+
 def test_a_bucket_that_does_not_exist(tmp_path, aws):
     with pytest.raises(MirrorError, match=r"bucket 'no-such-bucket' does not exist at http://"):
         mirror(make_tree(tmp_path / "parquet"), "no-such-bucket")
