@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -185,7 +186,10 @@ def connect(timeout: float, retries: int, workers: int = WORKERS) -> Any:
     try:
         # botocore addresses an endpoint from AWS_ENDPOINT_URL(_S3) path-style (host/bucket/key),
         # which MinIO, Ceph and R2 take without a wildcard DNS name for bucket.host.
-        return botocore.session.Session().create_client("s3", config=config)
+        # botocore reads AWS_DEFAULT_REGION and the profile; AWS_REGION, which the AWS CLI and
+        # the other SDKs read first, it leaves to us.
+        region = os.environ.get("AWS_REGION") or None
+        return botocore.session.Session().create_client("s3", region_name=region, config=config)
     except BotoCoreError as err:  # AWS_PROFILE names a profile the shared files do not have
         raise MirrorError(f"cannot read the AWS configuration: {err}: check AWS_PROFILE and "
                           "AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE") from None  # fmt: skip
@@ -215,10 +219,14 @@ class Mirror:
         self.retries = retries
         self._errors = (BotoCoreError, ClientError)
         endpoint = urlsplit(str(client.meta.endpoint_url))
-        # Without user:password@, should an endpoint ever carry one.
-        self.endpoint = f"{endpoint.scheme}://{endpoint.hostname}" + (
-            f":{endpoint.port}" if endpoint.port else ""
-        )
+        host = endpoint.hostname or ""
+        if host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+            self.store = f"AWS S3 (region {client.meta.region_name})"
+            self.where = f"in {self.store}"
+        else:  # named without user:password@, should an endpoint ever carry one
+            port = f":{endpoint.port}" if endpoint.port else ""
+            self.store = f"the object store at {endpoint.scheme}://{host}{port}"
+            self.where = f"at {endpoint.scheme}://{host}{port}"
 
     def run(self, root: Path) -> MirrorResult:
         """Upload what is new or differs, then delete what is gone; return the counts."""
@@ -352,7 +360,7 @@ class Mirror:
         """Return a one-line MirrorError that names what to fix."""
         from botocore import exceptions as e
 
-        store = f"the object store at {self.endpoint}"
+        store = self.store
         tried = f"{self.retries + 1} attempt{'s' if self.retries else ''}"
         if isinstance(err, e.ClientError):
             error = err.response.get("Error", {})
@@ -360,7 +368,7 @@ class Mirror:
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code == "NoSuchBucket":
                 return MirrorError(
-                    f"bucket {self.url.bucket!r} does not exist at {self.endpoint}: check "
+                    f"bucket {self.url.bucket!r} does not exist {self.where}: check "
                     f"--parquet-url (or {URL_VARIABLE}), AWS_ENDPOINT_URL and the region, or "
                     "create the bucket"
                 )

@@ -19,7 +19,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import MirrorError, UsageError
-from pipeline.mirror import MirrorResult, S3Url, local_files, mirror_parquet, parse_s3_url
+from pipeline.mirror import (
+    Mirror,
+    MirrorResult,
+    S3Url,
+    connect,
+    local_files,
+    mirror_parquet,
+    parse_s3_url,
+)
 from tests.helpers import KEY, ROOT, all_text_in, run_cli
 from tests.s3store import REGION, FaultProxy, MotoStore
 
@@ -251,6 +259,20 @@ def test_the_s3_endpoint_variable_and_a_host_name(tmp_path, store, aws, bucket, 
     root = make_tree(tmp_path / "parquet")
     assert mirror(root, bucket).uploaded == len(TREE)
     assert store.objects(bucket) == expected(root)
+
+
+@pytest.mark.parametrize(
+    ("variables", "region"),
+    [
+        ({"AWS_DEFAULT_REGION": "eu-west-1"}, "eu-west-1"),
+        ({"AWS_REGION": "eu-central-1", "AWS_DEFAULT_REGION": "eu-west-1"}, "eu-central-1"),
+    ],
+)
+def test_the_region_from_the_usual_variables(aws, monkeypatch, variables, region):
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert Mirror(connect(1, 0), S3Url("my-bucket")).where == f"in AWS S3 (region {region})"
 
 
 # --- faults: one clear line, nothing half-written, the next run heals -----------------------
