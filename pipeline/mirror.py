@@ -183,11 +183,11 @@ def connect(timeout: float, retries: int, workers: int = WORKERS) -> Any:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
+    # botocore reads AWS_ENDPOINT_URL(_S3) itself, and addresses such an endpoint path-style
+    # (host/bucket/key), which MinIO, Ceph and R2 take without wildcard DNS for bucket.host.
     try:
-        # botocore addresses an endpoint from AWS_ENDPOINT_URL(_S3) path-style (host/bucket/key),
-        # which MinIO, Ceph and R2 take without a wildcard DNS name for bucket.host.
-        # botocore reads AWS_DEFAULT_REGION and the profile; AWS_REGION, which the AWS CLI and
-        # the other SDKs read first, it leaves to us.
+        # botocore reads AWS_DEFAULT_REGION and the profile's region; AWS_REGION, which the AWS
+        # CLI and the other SDKs read first, it leaves to us.
         region = os.environ.get("AWS_REGION") or None
         return botocore.session.Session().create_client("s3", region_name=region, config=config)
     except BotoCoreError as err:  # AWS_PROFILE names a profile the shared files do not have
@@ -281,7 +281,8 @@ class Mirror:
         if existing.etag.lower() == md5:
             return True
         # A multipart upload's ETag, or one under SSE-KMS/SSE-C, is not the MD5: ask the object.
-        head = self._call(f"reading {self.key_url(local)}", "head_object",
+        # Gone since the listing, or no s3:GetObject: upload it again rather than fail.
+        head = self._call(f"reading {self.key_url(local)}", "head_object", not_found_ok=True,
                           Bucket=self.url.bucket, Key=self.key(local))  # fmt: skip
         return str(head.get("Metadata", {}).get(METADATA_MD5, "")).lower() == md5
 
@@ -349,10 +350,17 @@ class Mirror:
         except OSError as err:
             raise MirrorError(f"cannot read {local.path}: {err.strerror or err}") from None
 
-    def _call(self, what: str, operation: str, **params: Any) -> dict[str, Any]:
+    def _call(
+        self, what: str, operation: str, not_found_ok: bool = False, **params: Any
+    ) -> dict[str, Any]:
+        """Return the answer of one S3 call; raise MirrorError (or {} for a 403/404 if ok)."""
         try:
             answer: dict[str, Any] = getattr(self.client, operation)(**params)
         except self._errors as err:
+            answer = getattr(err, "response", None) or {}  # only a ClientError has one
+            status = answer.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if not_found_ok and status in (403, 404):
+                return {}
             raise self.explain(err, what, operation) from None
         return answer
 
@@ -391,8 +399,9 @@ class Mirror:
                     "(or AWS_DEFAULT_REGION) to the bucket's region"
                 )
             message = str(error.get("Message", "")).strip()[:200]
+            after = f" ({tried})" if isinstance(status, int) and status >= 500 else ""
             return MirrorError(
-                f"{store} answered HTTP {status} {code} {what} after {tried}"
+                f"{store} answered HTTP {status} {code} {what}{after}"
                 + (f": {message}" if message else "")
             )
         if isinstance(err, e.NoCredentialsError):

@@ -28,7 +28,8 @@ class Keys:
 
 
 class MotoStore:
-    """moto's server in a thread, with an admin user (s3:*) and a reader (list and get only)."""
+    """moto's server in a thread, with users: admin (s3:*), reader (list, get), writer (all
+    that a mirror needs but s3:GetObject)."""
 
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -41,6 +42,8 @@ class MotoStore:
         iam = self._client("iam", Keys("bootstrap", "bootstrap"))
         self.admin = self._user(iam, "mirror-admin", ["s3:*"])
         self.reader = self._user(iam, "mirror-reader", ["s3:ListBucket", "s3:GetObject"])
+        self.writer = self._user(iam, "mirror-writer",
+                                 ["s3:ListBucket", "s3:PutObject", "s3:DeleteObject"])  # fmt: skip
         # From here on every request must be signed by a known key and allowed by its policy.
         self._moto_api("reset-auth", b"0")
         self.s3 = self._client("s3", self.admin)

@@ -224,6 +224,20 @@ def test_a_bucket_that_differs_from_the_files_is_healed(tmp_path, store, proxy, 
     assert store.objects(bucket) == expected(root)
 
 
+def test_without_get_object_a_file_that_may_differ_is_uploaded_again(
+    tmp_path, store, proxy, aws, bucket, monkeypatch
+):
+    root = make_tree(tmp_path / "parquet")
+    mirror(root, bucket)
+    damaged = f"{PREFIX}/sessions/created_month=2024-02/part-0.parquet"
+    store.put(bucket, damaged, b"x" * store.objects(bucket)[damaged][0])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", store.writer.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", store.writer.secret_access_key)
+    result = mirror(root, bucket)  # its HEAD is refused: the ETag alone decides
+    assert (result.uploaded, result.unchanged) == (1, len(TREE) - 1)
+    assert store.objects(bucket) == expected(root)
+
+
 def test_the_whole_bucket_as_the_prefix(tmp_path, store, proxy, aws, bucket):
     root = make_tree(tmp_path / "parquet")
     store.put(bucket, "notes.txt", b"kept")
