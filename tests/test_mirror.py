@@ -115,7 +115,7 @@ def expected(root: Path, prefix: str = PREFIX) -> dict[str, tuple[int, str]]:
 def mirror(root: Path, bucket: str, prefix: str = PREFIX, **options: float) -> MirrorResult:
     timeout, retries = options.pop("timeout", 5.0), int(options.pop("retries", 1))
     return mirror_parquet(root, S3Url(bucket, prefix), timeout=timeout, retries=retries,
-                          **options)  # type: ignore[arg-type]  # fmt: skip
+                          **options)  # fmt: skip
 
 
 def read_back(store: MotoStore, bucket: str, prefix: str, table: str) -> pa.Table:
