@@ -9,7 +9,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sessions written per transaction (default: 1000)",
     )
+    out.add_argument(
+        "--parquet-url",
+        metavar="s3://BUCKET[/PREFIX]",
+        help="after the run, mirror DIR/parquet/ there (default: $DEVIN_EXPORT_PARQUET_URL); "
+        "AWS credentials, region and AWS_ENDPOINT_URL as every AWS tool reads them",
+    )
     rep = p.add_argument_group("reporting")
     rep.add_argument(
         "--fail-on-check-errors",
@@ -206,6 +212,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         )
     if args.summary_json is not None:
         _check_writable(args.summary_json, "--summary-json")
+    parquet_url = _parquet_url(args.parquet_url, environ)
     version = args.api_version
     if version == "auto":
         version = "v3" if key.startswith("cog_") else "v2"
@@ -233,7 +240,18 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         demo=bool(args.demo),
         generate_insights=args.generate_insights,
         fail_on_check_errors=args.fail_on_check_errors,
+        parquet_url=parquet_url,
     )
+
+
+def _parquet_url(flag: str | None, environ: dict[str, str]) -> str:
+    """Return the checked mirror URL (the flag wins over the variable), or "" for none."""
+    from pipeline.mirror import URL_VARIABLE, parse_s3_url  # light: botocore waits for a mirror
+
+    if flag is not None:  # --parquet-url '' turns off a mirror the variable asks for
+        return str(parse_s3_url(flag, "--parquet-url")) if flag.strip() else ""
+    text = environ.get(URL_VARIABLE, "").strip()
+    return str(parse_s3_url(text, URL_VARIABLE)) if text else ""
 
 
 def _check_writable(path: Path, flag: str) -> None:
@@ -275,6 +293,10 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
             lines.append(f"  {path}")
     if parquet:
         lines.append(f"  {out_dir / 'parquet'}/<table>/<table>.parquet ({len(parquet)} tables)")
+    if summary.mirror_error:
+        lines.append(f"not mirrored: {summary.mirror_error}")
+    elif summary.mirror is not None:
+        lines.append(summary.mirror.describe())
     return "\n".join(lines)
 
 
@@ -306,7 +328,14 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
         ],  # fmt: skip
         "watermark": summary.watermark.isoformat() if summary.watermark else None,
         "paths": [str(p) for p in summary.paths],
+        "mirror": _mirror_record(summary),
     }
+
+
+def _mirror_record(summary: Summary) -> dict[str, Any] | None:
+    if summary.mirror_error:
+        return {"error": summary.mirror_error}
+    return asdict(summary.mirror) if summary.mirror else None
 
 
 def _open_hint(out_dir: Path) -> str:

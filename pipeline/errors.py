@@ -14,6 +14,7 @@ ExportError                 base
   FatalError                the run cannot go on: exit 3
     LockedError             another run holds --out
     StorageError            the disk is full or the output is not writable
+    MirrorError             --parquet-url: the bucket could not be brought up to date
 
 No message ever carries the API key: the key lives only in the request headers.
 """
@@ -131,3 +132,7 @@ class LockedError(FatalError):
 
 class StorageError(FatalError):
     """The output could not be written (disk full, permissions)."""
+
+
+class MirrorError(FatalError):
+    """The Parquet files could not be mirrored to object storage (the local warehouse is whole)."""

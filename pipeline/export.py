@@ -16,10 +16,11 @@ from pipeline.batch import Batch
 from pipeline.checks import CheckResult, evaluate, failed
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.consume import Consumer, RunInfo
-from pipeline.errors import ApiStatusError, AuthError, ExportError
+from pipeline.errors import ApiStatusError, AuthError, ExportError, MirrorError
 from pipeline.files import storage_errors
 from pipeline.ids import is_valid_session_id, unique
 from pipeline.lock import OutputLock
+from pipeline.mirror import MirrorResult, mirror_parquet, parse_s3_url
 from pipeline.parquet import write_snapshots
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, raw_files
@@ -53,6 +54,8 @@ class Summary:
     insights: dict[str, int] | None = None
     checks: list[CheckResult] = field(default_factory=list)
     fail_on_check_errors: bool = False
+    mirror: MirrorResult | None = None  # with --parquet-url, once the bucket is up to date
+    mirror_error: str | None = None  # with --parquet-url, when it could not be
 
     @property
     def requested(self) -> int:
@@ -64,6 +67,8 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
+        if self.mirror_error:
+            return MirrorError.exit_code
         if self.status != "ok":
             return 1
         return 1 if self.fail_on_check_errors and self.check_errors else 0
@@ -198,6 +203,8 @@ class ExportRun:
         with storage_errors(str(self.settings.out_dir / "parquet")):
             summary.paths = write_snapshots(warehouse.db, self.settings.out_dir / "parquet")
         summary.paths.insert(0, warehouse.publish())
+        if self.settings.parquet_url:
+            self.mirror()
         summary.duration_seconds = time.monotonic() - self.clock  # snapshots and publishing too
         if self.raw:
             summary.paths += self.raw.written()
@@ -214,6 +221,23 @@ class ExportRun:
             duration_seconds=round(summary.duration_seconds, 3),
         )
         return summary
+
+    def mirror(self) -> None:
+        """Bring the bucket up to date with DIR/parquet/; a failure is kept, not raised: the
+        local warehouse is already published, and the next run uploads what is missing."""
+        settings, url = self.settings, parse_s3_url(self.settings.parquet_url)
+        self.reporter.event("mirror_started", f"mirroring {settings.out_dir / 'parquet'} to {url}")
+        try:
+            self.summary.mirror = mirror_parquet(settings.out_dir / "parquet", url,
+                                                 timeout=settings.timeout,
+                                                 retries=settings.retries)  # fmt: skip
+        except MirrorError as err:
+            self.summary.mirror_error = str(err)
+            self.reporter.event("mirror_failed", f"mirror to {url} failed: {err}", level="error")
+            return
+        m = self.summary.mirror
+        self.reporter.event("mirror_finished", m.describe(), uploaded=m.uploaded,
+                            deleted=m.deleted, unchanged=m.unchanged)  # fmt: skip
 
     def extract(self, sink: WarehouseSink) -> None:
         """Fetch every requested session: the listing first, then the ids not listed."""

@@ -30,3 +30,4 @@ class Settings:
     demo: bool = False
     generate_insights: bool = False
     fail_on_check_errors: bool = False
+    parquet_url: str = ""  # s3://bucket[/prefix] to mirror DIR/parquet/ to, already checked
