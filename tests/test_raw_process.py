@@ -103,3 +103,14 @@ def test_hostile_values_fail_their_session_only_and_huge_integers_stay_exact(out
     assert json.loads(extra)["ledger_seq"] == 2**70  # exact, not a float
     assert json.loads(extra)["nested"] == {"deep": [-(2**80), 1.5]}
     assert scalar(db, "select count(*) from sessions") == 2
+
+
+def test_the_committed_samples_make_a_warehouse_without_a_key(out):
+    result = run_cli("--from-raw", str(ROOT / "data" / "samples"), "--out", str(out), key=None)
+    assert result.code == 0, result.stderr
+    db = out / "devin.duckdb"
+    assert scalar(db, "select count(*) from sessions") == 9  # seven bodies, two more in a page
+    assert query(db, "select api_version, count(*) from sessions group by 1 order by 1") == [
+        ("v2", 6),
+        ("v3", 3),
+    ]
