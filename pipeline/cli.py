@@ -33,17 +33,19 @@ DEMO_OUT = DEFAULT_OUT / "demo"  # never the real warehouse: a demo must not mix
 SECRET_VARIABLES = ("DEVIN_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 EPILOG = """\
-The API key is read from DEVIN_API_KEY only (a flag would leak into shell history and ps).
+The API key is read from DEVIN_API_KEY only (a flag would leak into shell history and ps):
+a service user's key (cog_...) speaks v3, an Enterprise admin's personal key (apk_user_...) v2.
 
 examples:
-  devin-export --demo                     # no key needed: a built-in fake API
-  DEVIN_API_KEY=apk_user_... devin-export --all --refresh-open --out /srv/devin
+  devin-export --demo                     # no key needed: a built-in fake API, into data/demo
+  DEVIN_API_KEY=cog_... devin-export --all --refresh-open --out /srv/devin
   devin-export devin-1a2b3c --ids-file more-ids.txt
   devin-export --from-raw data/raw        # rebuild the warehouse, no network
 
-exit codes: 0 all exported; 1 some sessions failed (see export_errors);
-            2 usage or configuration error; 3 the run could not proceed (key rejected,
-            output locked by another run, disk full)
+exit codes: 0 all exported; 1 some sessions failed (see export_errors), or a quality check
+            of severity error failed with --fail-on-check-errors; 2 usage or configuration
+            error; 3 the run could not proceed (key rejected, output locked by another run,
+            disk full) or the --parquet-url mirror failed after the local warehouse was written
 """
 
 
