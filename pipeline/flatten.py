@@ -15,6 +15,7 @@ import pydantic_core
 from pipeline.models import PullRequest, SessionDetail
 from pipeline.schema import (
     ACTION_ITEMS,
+    DATA_TABLES,
     FEEDBACK_ITEMS,
     ISSUES,
     PULL_REQUESTS,
@@ -59,79 +60,47 @@ def pull_request_row(session_id: str, ordinal: int, pr: PullRequest) -> tuple[An
     )  # fmt: skip
 
 
-def flatten(session: SessionDetail, run_id: str, extracted_at: datetime) -> Rows:
-    """Return {table name: rows} for one v2 session."""
-    sid = session.session_id
-    analysis = session.session_analysis
-    prompt = analysis.suggested_prompt if analysis else None
-    rows: Rows = {
-        "sessions": [
-            SESSIONS.row(
-                session_id=sid,
-                url=session.url,
-                status=session.status,
-                title=session.title,
-                org_id=session.org_id,
-                user_id=session.user_id,
-                created_at=session.created_at,
-                updated_at=session.updated_at,
-                acus_consumed=session.acus_consumed,
-                initial_user_message=session.initial_user_message,
-                has_session_analysis=analysis is not None,
-                original_prompt=prompt.original_prompt if prompt else None,
-                suggested_prompt=prompt.suggested_prompt if prompt else None,
-                extra=json_text(session.model_extra or None),
-                _run_id=run_id,
-                _extracted_at=extracted_at,
-                deleted_at=None,
-                api_version="v2",
-                ended_at=session.updated_at if session.status in ENDED_STATUSES else None,
-                analysis_requested_at=None,
-                status_detail=None,
-                origin=None,
-                category=None,
-                subcategory=None,
-                service_user_id=None,
-                playbook_id=None,
-                parent_session_id=None,
-                is_archived=None,
-                structured_output=None,
-                num_user_messages=None,
-                num_devin_messages=None,
-                session_size=None,
-                classification_category=None,
-                classification_confidence=None,
-            )
-        ],
+# Columns only v3 sends: NULL in a v2 session's row.
+V3_ONLY = dict.fromkeys(
+    ("status_detail", "origin", "category", "subcategory", "service_user_id", "playbook_id",
+     "parent_session_id", "is_archived", "structured_output", "num_user_messages",
+     "num_devin_messages", "session_size", "classification_category",
+     "classification_confidence")
+)  # fmt: skip
+
+
+def empty_rows() -> Rows:
+    return {table.name: [] for table in DATA_TABLES}
+
+
+def list_rows(sid: str, tags: list[str], prs: list[PullRequest]) -> Rows:
+    """Return the rows of the lists every session has: tags and pull requests."""
+    return {
         "session_tags": [
-            SESSION_TAGS.row(session_id=sid, ordinal=i, tag=tag)
-            for i, tag in enumerate(session.tags)
+            SESSION_TAGS.row(session_id=sid, ordinal=i, tag=tag) for i, tag in enumerate(tags)
         ],
-        "pull_requests": [
-            pull_request_row(sid, i, pr) for i, pr in enumerate(session.pull_requests)
-        ],
-        "issues": [],
-        "action_items": [],
-        "timeline_events": [],
-        "feedback_items": [],
-        "session_languages": [],
-        "session_tools": [],
-        "child_sessions": [],
-        "note_usages": [],
+        "pull_requests": [pull_request_row(sid, i, pr) for i, pr in enumerate(prs)],
     }
-    if analysis:
-        rows["issues"] = [
+
+
+def analysis_rows(
+    sid: str, issues: list[Any], action_items: list[Any], timeline: list[Any], feedback: list[Any]
+) -> Rows:
+    """Return the rows of an analysis' lists, v2's or v3's: what only v3 sends (an issue's id, a
+    timeline event's color and issue) is NULL for v2, whose models have no such fields."""
+    return {
+        "issues": [
             ISSUES.row(
                 session_id=sid,
                 ordinal=i,
                 issue=x.issue,
                 impact=x.impact,
                 label=x.label,
-                issue_id=None,
+                issue_id=getattr(x, "id", None),
             )  # fmt: skip
-            for i, x in enumerate(analysis.issues)
-        ]
-        rows["action_items"] = [
+            for i, x in enumerate(issues)
+        ],
+        "action_items": [
             ACTION_ITEMS.row(
                 session_id=sid,
                 ordinal=i,
@@ -139,29 +108,66 @@ def flatten(session: SessionDetail, run_id: str, extracted_at: datetime) -> Rows
                 type=x.type,
                 action_item=x.action_item,
             )  # fmt: skip
-            for i, x in enumerate(analysis.action_items)
-        ]
-        rows["timeline_events"] = [
+            for i, x in enumerate(action_items)
+        ],
+        "timeline_events": [
             TIMELINE_EVENTS.row(
                 session_id=sid,
                 ordinal=i,
                 title=x.title,
                 description=x.description,
-                color=None,
-                issue_id=None,
+                color=getattr(x, "color", None),
+                issue_id=getattr(x, "issue_id", None),
             )  # fmt: skip
-            for i, x in enumerate(analysis.timeline)
-        ]
-    if prompt:
-        rows["feedback_items"] = [
-            FEEDBACK_ITEMS.row(
-                session_id=sid,
-                ordinal=i,
-                issue_id=x.issue_id,
-                summary=x.summary,
-                excerpt=x.excerpt,
-                details=x.details,
-            )  # fmt: skip
-            for i, x in enumerate(prompt.feedback_items)
-        ]
+            for i, x in enumerate(timeline)
+        ],
+        "feedback_items": [_feedback(sid, i, x) for i, x in enumerate(feedback)],
+    }
+
+
+def _feedback(sid: str, ordinal: int, item: Any) -> tuple[Any, ...]:
+    if isinstance(item, str):  # v3: one source reports plain strings: the feedback itself
+        return FEEDBACK_ITEMS.row(session_id=sid, ordinal=ordinal, issue_id=None, summary=None,
+                                  excerpt=None, details=item)  # fmt: skip
+    return FEEDBACK_ITEMS.row(session_id=sid, ordinal=ordinal, issue_id=item.issue_id,
+                              summary=item.summary, excerpt=item.excerpt,
+                              details=item.details)  # fmt: skip
+
+
+def flatten(session: SessionDetail, run_id: str, extracted_at: datetime) -> Rows:
+    """Return {table name: rows} for one v2 session."""
+    sid = session.session_id
+    analysis = session.session_analysis
+    prompt = analysis.suggested_prompt if analysis else None
+    rows = empty_rows()
+    rows["sessions"] = [
+        SESSIONS.row(
+            session_id=sid,
+            url=session.url,
+            status=session.status,
+            title=session.title,
+            org_id=session.org_id,
+            user_id=session.user_id,
+            created_at=session.created_at,
+            updated_at=session.updated_at,
+            acus_consumed=session.acus_consumed,
+            initial_user_message=session.initial_user_message,
+            has_session_analysis=analysis is not None,
+            original_prompt=prompt.original_prompt if prompt else None,
+            suggested_prompt=prompt.suggested_prompt if prompt else None,
+            extra=json_text(session.model_extra or None),
+            _run_id=run_id,
+            _extracted_at=extracted_at,
+            deleted_at=None,
+            api_version="v2",
+            ended_at=session.updated_at if session.status in ENDED_STATUSES else None,
+            analysis_requested_at=None,
+            **V3_ONLY,
+        )
+    ]
+    rows.update(list_rows(sid, session.tags, session.pull_requests))
+    if analysis:
+        feedback = prompt.feedback_items if prompt else []
+        rows.update(analysis_rows(sid, analysis.issues, analysis.action_items, analysis.timeline,
+                                  feedback))  # fmt: skip
     return rows

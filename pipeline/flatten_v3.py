@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pipeline.flatten import ENDED_STATUSES, Rows, json_text, pull_request_row
-from pipeline.models_v3 import FeedbackItem, NoteUsageItem, SessionInsights
+from pipeline.flatten import ENDED_STATUSES, Rows, analysis_rows, empty_rows, json_text, list_rows
+from pipeline.models_v3 import NoteUsageItem, SessionInsights
 from pipeline.schema import (
-    ACTION_ITEMS,
     CHILD_SESSIONS,
-    FEEDBACK_ITEMS,
-    ISSUES,
     NOTE_USAGES,
     SESSION_LANGUAGES,
-    SESSION_TAGS,
     SESSION_TOOLS,
     SESSIONS,
-    TIMELINE_EVENTS,
 )
 
 
@@ -30,106 +25,61 @@ def flatten_v3(session: SessionInsights, run_id: str, extracted_at: datetime) ->
     analysis = session.analysis
     prompt = analysis.suggested_prompt if analysis else None
     classification = analysis.classification if analysis else None
-    rows: Rows = {
-        "sessions": [
-            SESSIONS.row(
-                session_id=sid,
-                url=session.url,
-                status=session.status,
-                title=session.title,
-                org_id=session.org_id,
-                user_id=session.user_id,
-                created_at=session.created_at,
-                updated_at=session.updated_at,
-                acus_consumed=session.acus_consumed,
-                initial_user_message=None,  # not in v3: its messages endpoint has it
-                has_session_analysis=analysis is not None,
-                original_prompt=prompt.original_prompt if prompt else None,
-                suggested_prompt=prompt.suggested_prompt if prompt else None,
-                extra=json_text(session.model_extra or None),
-                _run_id=run_id,
-                _extracted_at=extracted_at,
-                deleted_at=None,
-                api_version="v3",
-                ended_at=session.updated_at if is_ended(session) else None,
-                analysis_requested_at=None,
-                status_detail=session.status_detail,
-                origin=session.origin,
-                category=session.category,
-                subcategory=session.subcategory,
-                service_user_id=session.service_user_id,
-                playbook_id=session.playbook_id,
-                parent_session_id=session.parent_session_id,
-                is_archived=session.is_archived,
-                structured_output=json_text(session.structured_output),
-                num_user_messages=session.num_user_messages,
-                num_devin_messages=session.num_devin_messages,
-                session_size=session.session_size,
-                classification_category=classification.category if classification else None,
-                classification_confidence=(
-                    float(classification.confidence) if classification else None
-                ),
-            )
-        ],
-        "session_tags": [
-            SESSION_TAGS.row(session_id=sid, ordinal=i, tag=tag)
-            for i, tag in enumerate(session.tags)
-        ],
-        "pull_requests": [
-            pull_request_row(sid, i, pr) for i, pr in enumerate(session.pull_requests)
-        ],
-        "child_sessions": [
-            CHILD_SESSIONS.row(session_id=sid, ordinal=i, child_session_id=child)
-            for i, child in enumerate(session.child_session_ids)
-        ],
-        "issues": [],
-        "action_items": [],
-        "timeline_events": [],
-        "feedback_items": [],
-        "session_languages": [],
-        "session_tools": [],
-        "note_usages": [],
-    }
+    rows = empty_rows()
+    rows["sessions"] = [
+        SESSIONS.row(
+            session_id=sid,
+            url=session.url,
+            status=session.status,
+            title=session.title,
+            org_id=session.org_id,
+            user_id=session.user_id,
+            created_at=session.created_at,
+            updated_at=session.updated_at,
+            acus_consumed=session.acus_consumed,
+            initial_user_message=None,  # not in v3: its messages endpoint has it
+            has_session_analysis=analysis is not None,
+            original_prompt=prompt.original_prompt if prompt else None,
+            suggested_prompt=prompt.suggested_prompt if prompt else None,
+            extra=json_text(session.model_extra or None),
+            _run_id=run_id,
+            _extracted_at=extracted_at,
+            deleted_at=None,
+            api_version="v3",
+            ended_at=session.updated_at if is_ended(session) else None,
+            analysis_requested_at=None,
+            status_detail=session.status_detail,
+            origin=session.origin,
+            category=session.category,
+            subcategory=session.subcategory,
+            service_user_id=session.service_user_id,
+            playbook_id=session.playbook_id,
+            parent_session_id=session.parent_session_id,
+            is_archived=session.is_archived,
+            structured_output=json_text(session.structured_output),
+            num_user_messages=session.num_user_messages,
+            num_devin_messages=session.num_devin_messages,
+            session_size=session.session_size,
+            classification_category=classification.category if classification else None,
+            classification_confidence=(
+                float(classification.confidence) if classification else None
+            ),
+        )
+    ]
+    rows.update(list_rows(sid, session.tags, session.pull_requests))
+    rows["child_sessions"] = [
+        CHILD_SESSIONS.row(session_id=sid, ordinal=i, child_session_id=child)
+        for i, child in enumerate(session.child_session_ids)
+    ]
     if analysis:
-        rows["issues"] = [
-            ISSUES.row(
-                session_id=sid,
-                ordinal=i,
-                issue=x.issue,
-                impact=x.impact,
-                label=x.label,
-                issue_id=x.id,
-            )  # fmt: skip
-            for i, x in enumerate(analysis.issues)
-        ]
-        rows["action_items"] = [
-            ACTION_ITEMS.row(
-                session_id=sid,
-                ordinal=i,
-                issue_id=x.issue_id,
-                type=x.type,
-                action_item=x.action_item,
-            )  # fmt: skip
-            for i, x in enumerate(analysis.action_items)
-        ]
-        rows["timeline_events"] = [
-            TIMELINE_EVENTS.row(
-                session_id=sid,
-                ordinal=i,
-                title=x.title,
-                description=x.description,
-                color=x.color,
-                issue_id=x.issue_id,
-            )  # fmt: skip
-            for i, x in enumerate(analysis.timeline)
-        ]
-        if analysis.note_usage:
+        feedback = prompt.feedback_items if prompt else []
+        rows.update(analysis_rows(sid, analysis.issues, analysis.action_items, analysis.timeline,
+                                  feedback))  # fmt: skip
+        usage = analysis.note_usage
+        if usage:
             rows["note_usages"] = [
                 _note_usage(sid, kind, i, item)
-                for kind, items in (
-                    ("good", analysis.note_usage.good_usages),
-                    ("bad", analysis.note_usage.bad_usages),
-                )
+                for kind, items in (("good", usage.good_usages), ("bad", usage.bad_usages))
                 for i, item in enumerate(items)
             ]
     if classification:
@@ -141,18 +91,7 @@ def flatten_v3(session: SessionInsights, run_id: str, extracted_at: datetime) ->
             SESSION_TOOLS.row(session_id=sid, ordinal=i, tool=x)
             for i, x in enumerate(classification.tools_and_frameworks)
         ]
-    if prompt:
-        rows["feedback_items"] = [_feedback(sid, i, x) for i, x in enumerate(prompt.feedback_items)]
     return rows
-
-
-def _feedback(sid: str, ordinal: int, item: FeedbackItem | str) -> tuple[object, ...]:
-    if isinstance(item, str):  # a plain-string item is the feedback itself
-        return FEEDBACK_ITEMS.row(session_id=sid, ordinal=ordinal, issue_id=None, summary=None,
-                                  excerpt=None, details=item)  # fmt: skip
-    return FEEDBACK_ITEMS.row(session_id=sid, ordinal=ordinal, issue_id=item.issue_id,
-                              summary=item.summary, excerpt=item.excerpt,
-                              details=item.details)  # fmt: skip
 
 
 def _note_usage(sid: str, kind: str, ordinal: int, item: NoteUsageItem | str) -> tuple[object, ...]:
