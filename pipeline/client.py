@@ -34,6 +34,7 @@ from pipeline.errors import (
     NotFound,
     UnparseableBody,
 )
+from pipeline.handoff import hand_over
 from pipeline.redact import Redactor
 from pipeline.responses import Kind, Response
 
@@ -279,12 +280,7 @@ class DevinClient:
         done = threading.Event()
 
         def put(item: Response | BaseException | None) -> None:
-            while not done.is_set():
-                try:
-                    results.put(item, timeout=0.1)
-                    return
-                except queue.Full:
-                    continue
+            hand_over(results, item, done)
 
         def work() -> None:
             try:

@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from pipeline.errors import IncompleteListing
+from pipeline.handoff import hand_over
 from pipeline.responses import Kind, Response
 
 MAX_STEP_BACKS = 6  # in a row; a server whose order is not stable cannot be paged at all
@@ -191,12 +192,7 @@ def in_background(pages: Iterator[Response], depth: int = 2) -> Iterator[Respons
     done = threading.Event()
 
     def put(item: Response | BaseException | None) -> None:
-        while not done.is_set():
-            try:
-                results.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        hand_over(results, item, done)
 
     def run() -> None:
         try:
