@@ -23,6 +23,7 @@ from pipeline.parquet import write_snapshots
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
+from pipeline.report import report_after_run
 from pipeline.responses import Kind, Response
 from pipeline.settings import Settings
 from pipeline.sources import source_for
@@ -184,6 +185,9 @@ class ExportRun:
         with storage_errors(str(self.settings.out_dir / "parquet")):
             summary.paths = write_snapshots(warehouse.db, self.settings.out_dir / "parquet")
         summary.paths.insert(0, warehouse.publish())
+        report = report_after_run(self.settings.out_dir, self.reporter)  # a failure only warns
+        if report is not None:
+            summary.paths.insert(1, report)
         summary.duration_seconds = time.monotonic() - self.clock  # snapshots and publishing too
         if self.raw:
             summary.paths += self.raw.written()
