@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -295,3 +297,21 @@ def test_a_report_that_cannot_be_written_only_warns(tmp_path):
     assert "devin-export report --out" in result.stderr
     assert "report.html" not in result.stdout
     assert query(out / "devin.duckdb", "select count(*) from sessions") == [(20,)]
+
+
+def test_a_warehouse_held_open_read_write_elsewhere_exits_3_with_a_hint(copy):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+         "print('holding', flush=True); time.sleep(60)", str(copy / "devin.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        result = run_cli("report", "--out", str(copy), key=None)
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert result.code == 3
+    assert "another process holds it open read-write: close it, or open it read-only" in (
+        result.stderr
+    )

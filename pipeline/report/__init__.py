@@ -53,7 +53,10 @@ def build_report(db_path: Path, out_path: Path, *, now: datetime | None = None) 
             con.execute("set TimeZone = 'UTC'")
             data = gather(con)
     except duckdb.Error as err:
-        raise ReportError(f"cannot read {db_path}: {err}") from None
+        hint = ""
+        if "lock" in str(err).lower():  # DuckDB lets no one read a file a process holds read-write
+            hint = " (another process holds it open read-write: close it, or open it read-only)"
+        raise ReportError(f"cannot read {db_path}: {err}{hint}") from None
     text = render(data, generated_at=now or datetime.now(UTC), source=str(db_path))
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     try:
