@@ -95,10 +95,13 @@ class Browser:
         self._buffer = b""
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
+        try:
+            target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            attached = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
+        except BaseException:
+            self.close()  # never leave a browser behind
+            raise
+        self.session = attached["sessionId"]
 
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -317,3 +320,9 @@ def test_strings_from_the_data_show_as_text_and_never_run(browser, demo, tmp_pat
     assert browser.js("document.scripts.length") == 0
     assert browser.js("document.images.length") == 0
     assert browser.js("document.body.innerText").count(attack) >= 2  # shown, as text
+
+
+def test_without_chromium_the_browser_tests_fail_saying_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", tmp_path / "no-chromium")
+    with pytest.raises(AssertionError, match=r"apt-get install -y chromium"):
+        Browser(tmp_path / "profile")
