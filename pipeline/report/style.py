@@ -68,6 +68,7 @@ td .sample { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospa
 .alert { color: var(--bad); font-weight: 600; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0 0 10px; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
+#health .keep { margin-top: 14px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 
 @page { size: landscape; margin: 12mm; }
