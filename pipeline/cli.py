@@ -41,6 +41,7 @@ examples:
   DEVIN_API_KEY=cog_... devin-export --all --refresh-open --out /srv/devin
   devin-export devin-1a2b3c --ids-file more-ids.txt
   devin-export --from-raw data/raw        # rebuild the warehouse, no network
+  devin-export report --out DIR           # rebuild DIR/report.html from the warehouse alone
 
 exit codes: 0 all exported; 1 some sessions failed (see export_errors), or a quality check
             of severity error failed with --fail-on-check-errors; 2 usage or configuration
@@ -341,7 +342,7 @@ def _mirror_record(summary: Summary) -> dict[str, Any] | None:
 
 
 def _open_hint(out_dir: Path) -> str:
-    db = out_dir / "devin.duckdb"
+    db, report = out_dir / "devin.duckdb", out_dir / "report.html"
     python = Path(sys.executable)
     if python.is_relative_to(Path.cwd()):
         python = python.relative_to(Path.cwd())
@@ -350,6 +351,7 @@ def _open_hint(out_dir: Path) -> str:
         f"  {python} -c \"import duckdb; duckdb.connect('{db}', read_only=True)"
         ".sql('SELECT * FROM v_daily_usage').show()\"\n"
         f"  duckdb -readonly {db} -c 'SELECT * FROM v_daily_usage'   # with the DuckDB CLI"
+        + (f"\n  {report}   # the report, in any browser" if report.is_file() else "")
     )
 
 
@@ -358,6 +360,11 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     # here (mimalloc) holds on to freed memory: the 100k load peaked 25-50 MB higher than with
     # the C library's malloc, at the same speed. A choice the user made in the environment wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    argv = sys.argv[1:] if argv is None else argv
+    if list(argv[:1]) == ["report"]:
+        from pipeline.report.command import main as report_main  # needs no key, no API
+
+        return report_main(argv[1:], DEFAULT_OUT)
     environ = dict(os.environ if environ is None else environ)
     args = build_parser().parse_args(argv)
     redactor = Redactor(environ.get(name) for name in SECRET_VARIABLES)

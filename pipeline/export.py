@@ -25,6 +25,7 @@ from pipeline.parquet import write_snapshots
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
+from pipeline.report import report_after_run
 from pipeline.responses import Kind, Response
 from pipeline.schema import QUALITY_CHECKS
 from pipeline.settings import Settings
@@ -203,6 +204,9 @@ class ExportRun:
         with storage_errors(str(self.settings.out_dir / "parquet")):
             summary.paths = write_snapshots(warehouse.db, self.settings.out_dir / "parquet")
         summary.paths.insert(0, warehouse.publish())
+        report = report_after_run(self.settings.out_dir, self.reporter)  # a failure only warns
+        if report is not None:
+            summary.paths.insert(1, report)
         if self.settings.parquet_url:
             self.mirror()
         summary.duration_seconds = time.monotonic() - self.clock  # snapshots and publishing too

@@ -1,0 +1,84 @@
+"""The report: DIR/report.html, one self-contained page built from DIR/devin.duckdb alone.
+
+    queries.py  every query (the only module that names views and columns) -> ReportData
+    charts.py   static SVG charts, drawn in Python
+    html.py     ReportData -> the HTML document (escaping, headline data- attributes)
+    style.py    the inline stylesheet (screen and print)
+    command.py  `devin-export report [--out DIR]`
+
+build_report() is the one way in; report_after_run() is what an export calls once it has
+published the warehouse, and turns any failure into a warning.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from pipeline.errors import FatalError, UsageError
+from pipeline.files import replace_atomically
+from pipeline.report.html import render
+from pipeline.report.queries import gather
+
+if TYPE_CHECKING:
+    from pipeline.progress import Reporter
+
+REPORT_NAME = "report.html"
+WAREHOUSE_NAME = "devin.duckdb"
+
+__all__ = ["REPORT_NAME", "MissingWarehouse", "ReportError", "build_report", "report_after_run"]
+
+
+class MissingWarehouse(UsageError):
+    """There is no warehouse to build the report from: exit 2."""
+
+
+class ReportError(FatalError):
+    """The warehouse could not be read (locked, damaged, too old): exit 3."""
+
+
+def build_report(db_path: Path, out_path: Path, *, now: datetime | None = None) -> Path:
+    """Write the report of the warehouse at db_path to out_path, atomically; return out_path."""
+    if not db_path.is_file():
+        raise MissingWarehouse(
+            f"{db_path} does not exist: run an export into {db_path.parent} first "
+            "(devin-export --all, or --demo to try it)"
+        )
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            con.execute("set TimeZone = 'UTC'")
+            data = gather(con)
+    except duckdb.Error as err:
+        hint = ""
+        if "lock" in str(err).lower():  # DuckDB lets no one read a file a process holds read-write
+            hint = " (another process holds it open read-write: close it, or open it read-only)"
+        raise ReportError(f"cannot read {db_path}: {err}{hint}") from None
+    text = render(data, generated_at=now or datetime.now(UTC), source=str(db_path))
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        replace_atomically(tmp, out_path)  # a browser never shows half a report
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ReportError(f"cannot write {out_path}: {err.strerror or err}") from None
+    return out_path
+
+
+def report_after_run(out_dir: Path, reporter: Reporter) -> Path | None:
+    """Rebuild DIR/report.html after an export; return its path, or None after a warning."""
+    try:
+        return build_report(out_dir / WAREHOUSE_NAME, out_dir / REPORT_NAME)
+    # The warehouse is published by now: a report that cannot be built, whatever the reason,
+    # must not turn a good export into a failed one. Say so, and how to try again.
+    except Exception as err:
+        reporter.event(
+            "report_failed",
+            f"the report could not be built ({type(err).__name__}: {err}); the export is "
+            f"complete: devin-export report --out {out_dir} tries again",
+            level="warning",
+        )
+        return None

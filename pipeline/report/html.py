@@ -1,0 +1,520 @@
+"""The report page: ReportData in, one self-contained HTML document out.
+
+No script, no external resource: styles are inline, charts are inline SVG, and a
+Content-Security-Policy forbids the page any request or script, so even a string that escaped
+escaping could neither run nor call out. Every string from the warehouse passes through esc().
+Headline figures carry their exact values in data- attributes for machines (and the tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pipeline.report.charts import (
+    IMPACT_COLORS,
+    STATUS_COLORS,
+    THIRD,
+    colors_for,
+    esc,
+    hbars,
+    legend,
+    stacked_columns,
+)
+from pipeline.report.queries import DAILY_DAYS, Headline, ReportData
+from pipeline.report.style import CSS
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
+STALE_AFTER = timedelta(days=2)  # no successful run for this long: say so at the top
+NONE = "(none)"
+
+
+# -- numbers -------------------------------------------------------------------------------------
+
+
+def attr_number(value: Any) -> str:
+    """Return a number exactly, for a data- attribute: "" for None."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def count(value: Any) -> str:
+    return "–" if value is None else f"{int(value):,}"
+
+
+def acus(value: Any) -> str:
+    if value is None:
+        return "–"
+    v = float(value)
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.1f}"
+
+
+def percent(value: Any) -> str:
+    return "–" if value is None else f"{float(value) * 100:.0f}%"
+
+
+def seconds(value: Any) -> str:
+    if value is None:
+        return "–"
+    v = float(value)
+    return f"{v:.1f} s" if v < 120 else f"{v / 60:.1f} min"
+
+
+def when(value: datetime | None) -> str:
+    return "–" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def age(value: datetime | None, now: datetime) -> str:
+    """Return how long ago value was: 40 min, 5 h, 3 days."""
+    if value is None:
+        return "never"
+    minutes = (now - value).total_seconds() / 60
+    if minutes < 0:
+        return "in the future"
+    if minutes < 90:
+        return f"{minutes:.0f} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.0f} h ago"
+    return f"{minutes / 1440:.0f} days ago"
+
+
+def name(value: Any) -> str:
+    return NONE if value is None else str(value)
+
+
+# -- headline ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # data-figure
+    label: str
+    pick: Callable[[Headline], Any]
+    fmt: Callable[[Any], str]
+    better: int  # +1 higher is better, -1 lower is better, 0 neither
+    rate: bool = False  # changes in percentage points, not in percent
+
+
+FIGURES = (
+    Figure("sessions", "Sessions", lambda h: h.sessions, count, 0),
+    Figure("acus", "ACUs", lambda h: h.acus, acus, 0),
+    Figure("prs_opened", "PRs opened", lambda h: h.prs_opened, count, +1),
+    Figure("prs_merged", "PRs merged", lambda h: h.prs_merged, count, +1),
+    Figure("merge_rate", "Merge rate", lambda h: h.merge_rate, percent, +1, rate=True),
+    Figure("acus_per_merged_pr", "ACUs per merged PR", lambda h: h.acus_per_merged_pr, acus, -1),
+)
+
+
+def change(figure: Figure, now: Any, before: Any) -> tuple[str, str]:
+    """Return the change's text and its class (better, worse, same, neutral)."""
+    if now is None or before is None:
+        return "no comparison", "neutral"
+    delta = float(now) - float(before)
+    if figure.rate:
+        text = f"{delta * 100:+.0f} pts"
+    elif float(before) == 0:
+        text = f"{'+' if delta >= 0 else '−'}{figure.fmt(abs(delta))}"
+    else:
+        text = f"{delta / float(before) * 100:+.0f}%"
+    text = text.replace("-", "−")
+    if abs(delta) < 1e-12:
+        return "no change", "same"
+    if not figure.better:
+        return text, "neutral"
+    return text, "better" if (delta > 0) == (figure.better > 0) else "worse"
+
+
+def figures(data: ReportData) -> str:
+    assert data.headline and data.headline_previous and data.current and data.previous
+    cards = []
+    for fig in FIGURES:
+        now, before = fig.pick(data.headline), fig.pick(data.headline_previous)
+        text, cls = change(fig, now, before)
+        cards.append(
+            f'<div class="figure" data-figure="{fig.key}" data-value="{attr_number(now)}" '
+            f'data-previous="{attr_number(before)}">'
+            f'<div class="name">{esc(fig.label)}</div>'
+            f'<div class="value">{esc(fig.fmt(now))}</div>'
+            f'<div class="change {cls}">{esc(text)} '
+            f'<span class="muted">vs {esc(fig.fmt(before))}</span></div></div>'
+        )
+    cur, prev = data.current, data.previous
+    return (
+        f'<section id="headline" data-period-first="{cur.first}" data-period-last="{cur.last}" '
+        f'data-previous-first="{prev.first}" data-previous-last="{prev.last}">'
+        f"<h2>The last {cur.days} days</h2>"
+        f'<p class="muted">Sessions created {cur.first:%Y-%m-%d} to {cur.last:%Y-%m-%d} (UTC, '
+        f"ending at the newest session), against {prev.first:%Y-%m-%d} to {prev.last:%Y-%m-%d}. "
+        "PRs count in the period of the session that opened them; the merge rate is merged / "
+        "(merged + closed): open PRs have not failed yet.</p>"
+        f'<div class="figures">{"".join(cards)}</div></section>'
+    )
+
+
+# -- sections ------------------------------------------------------------------------------------
+
+
+def table(
+    head: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], *, classes: str = ""
+) -> str:
+    """Return a table; head is (title, numeric) per column; cells are already escaped HTML."""
+    ths = "".join(f'<th class="num">{esc(t)}</th>' if n else f"<th>{esc(t)}</th>" for t, n in head)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{c}</td>' if n else f'<td class="key">{c}</td>'
+            for c, (_, n) in zip(row, head, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table class="{classes}"><thead><tr>{ths}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def empty(text: str) -> str:
+    return f'<p class="empty">{esc(text)}</p>'
+
+
+def daily(data: ReportData) -> str:
+    assert data.acus_by_org and data.sessions_by_status
+    by_org, by_status = data.acus_by_org, data.sessions_by_status
+    org_colors = colors_for(list(by_org.series))
+    status_colors = colors_for(list(by_status.series), STATUS_COLORS)
+    span = f"{by_org.days[0]:%Y-%m-%d} to {by_org.days[-1]:%Y-%m-%d}"
+    acus_chart = stacked_columns(
+        by_org.days,
+        by_org.series,
+        org_colors,
+        label=f"ACUs per day by org, {span}",
+        unit="ACUs",
+        fmt=acus,
+    )
+    sessions_chart = stacked_columns(
+        by_status.days,
+        by_status.series,
+        status_colors,
+        label=f"Sessions per day by status, {span}",
+        unit="sessions",
+        fmt=count,
+    )
+    return (
+        '<section id="daily">'
+        f"<figure><h2>ACUs per day, by org</h2>{acus_chart}{legend(org_colors)}"
+        f"<figcaption>The last {DAILY_DAYS} days, {span}, by the day each session was created "
+        "(UTC); from v_daily_usage.</figcaption></figure>"
+        f'<figure class="next"><h2>Sessions per day, by status</h2>{sessions_chart}'
+        f"{legend(status_colors)}<figcaption>Each session on the day it was created, in its "
+        "status now; from v_sessions.</figcaption></figure></section>"
+    )
+
+
+def repos(data: ReportData) -> str:
+    if not data.top_repos:
+        body = empty("No pull request with a known repository yet.")
+    else:
+        rows = data.top_repos
+        chart = hbars(
+            [(r["repo"], {"merged": float(r["merged"] or 0)}) for r in rows],
+            {"merged": "#59a14f"},
+            label="Top repositories by merged PRs",
+            unit="merged PRs",
+            fmt=count,
+            notes=[f"{percent(r['merge_rate'])} merge rate" for r in rows],
+        )
+        body = f"<figure>{chart}</figure>" + table(
+            [
+                ("repository", False),
+                ("PRs", True),
+                ("merged", True),
+                ("merge rate", True),
+                ("ACUs spent", True),
+            ],
+            [
+                [
+                    esc(r["repo"]),
+                    count(r["prs"]),
+                    count(r["merged"]),
+                    percent(r["merge_rate"]),
+                    acus(r["acus_spent"]),
+                ]
+                for r in rows
+            ],
+            classes="repos",
+        )
+    return (
+        f'<div><h2>Top repositories by merged PRs</h2>{body}<p class="note">All time, from '
+        "v_repo_outcomes. ACUs spent: the whole ACUs of every session with a PR there.</p></div>"
+    )
+
+
+def users(data: ReportData) -> str:
+    if not data.top_users:
+        body = empty("No sessions yet.")
+    else:
+        rows = data.top_users
+        chart = hbars(
+            [(name(r["user_id"]), {"ACUs": float(r["acus"] or 0)}) for r in rows],
+            {"ACUs": "#4e79a7"},
+            label="Top users by ACUs",
+            unit="ACUs",
+            fmt=acus,
+            notes=[
+                f"{acus(r['acus_per_merged_pr'])} per merged PR"
+                if r["acus_per_merged_pr"] is not None
+                else "no merged PR"
+                for r in rows
+            ],
+        )
+        body = f"<figure>{chart}</figure>" + table(
+            [
+                ("user", False),
+                ("sessions", True),
+                ("ACUs", True),
+                ("PRs merged", True),
+                ("merge rate", True),
+                ("ACUs per merged PR", True),
+            ],
+            [
+                [
+                    esc(name(r["user_id"])),
+                    count(r["sessions"]),
+                    acus(r["acus"]),
+                    count(r["prs_merged"]),
+                    percent(r["merge_rate"]),
+                    acus(r["acus_per_merged_pr"]),
+                ]
+                for r in rows
+            ],
+            classes="users",
+        )
+    return (
+        f'<div><h2>Top users by ACUs</h2>{body}<p class="note">All time, from v_user_usage; '
+        f"{NONE}: sessions without a user (service users).</p></div>"
+    )
+
+
+def issues(data: ReportData) -> str:
+    if not data.issue_labels:
+        body = empty("No issues found by session analyses yet.")
+    else:
+        labels: dict[str, dict[str, float]] = {}
+        for r in data.issue_labels:
+            parts = labels.setdefault(name(r["label"]), {})
+            impact = name(r["impact"])
+            parts[impact] = parts.get(impact, 0.0) + float(r["issues"] or 0)
+        impact_rank = {impact: n for n, impact in enumerate(IMPACT_COLORS)}  # high first
+        impacts = sorted(
+            {i for parts in labels.values() for i in parts},
+            key=lambda i: (impact_rank.get(i.lower(), len(impact_rank)), i),
+        )
+        colors = colors_for(impacts, IMPACT_COLORS)
+        # each bar stacks its impacts in the legend's order
+        rows = [(label, {i: p[i] for i in impacts if i in p}) for label, p in labels.items()]
+        chart = hbars(rows, colors, label="Issues by label and impact", unit="issues", fmt=count)
+        top_issue_rows = sorted(data.issue_labels, key=lambda r: -int(r["issues"] or 0))[:10]
+        body = f"<figure>{chart}{legend(colors)}</figure>" + table(
+            [
+                ("label", False),
+                ("impact", False),
+                ("issues", True),
+                ("sessions affected", True),
+                ("ACUs in those sessions", True),
+            ],
+            [
+                [
+                    esc(name(r["label"])),
+                    esc(name(r["impact"])),
+                    count(r["issues"]),
+                    count(r["sessions_affected"]),
+                    acus(r["acus_in_sessions"]),
+                ]
+                for r in top_issue_rows
+            ],
+            classes="issues",
+        )
+    return (
+        f'<div><h2>Recurring issues</h2>{body}<p class="note">All time, from v_issue_labels: '
+        "the labels with the most issues, by impact; the table: the ten label and impact pairs "
+        "with the most issues.</p></div>"
+    )
+
+
+def action_types(data: ReportData) -> str:
+    if not data.action_items:
+        body = empty("No action items from session analyses yet.")
+    else:
+        rows = data.action_items
+        chart = hbars(
+            [(name(r["type"]), {"items": float(r["items"] or 0)}) for r in rows],
+            {"items": "#b07aa1"},
+            label="Action items by type",
+            unit="action items",
+            fmt=count,
+            notes=[f"in {count(r['sessions'])} sessions" for r in rows],
+        )
+        body = f"<figure>{chart}</figure>"
+    return (
+        f'<div><h2>Action item types</h2>{body}<p class="note">All time, from v_action_items: '
+        "what the analyses propose to change, and in how many sessions.</p></div>"
+    )
+
+
+def v3(data: ReportData) -> str:
+    parts = [
+        ("Origin", "origin", data.origins),
+        ("Category", "category", data.categories),
+        ("Session size", "session_size", data.sizes),
+    ]
+    shown = [(title, key, rows) for title, key, rows in parts if rows]
+    if not shown:
+        return ""  # no v3 data: nothing to say
+    figs = []
+    for title, key, rows in shown:
+        chart = hbars(
+            [(name(value), {"sessions": float(n)}) for value, n in rows[:12]],
+            {"sessions": "#76b7b2"},
+            label=f"Sessions by {title.lower()}",
+            unit="sessions",
+            fmt=count,
+            width=THIRD,
+            label_width=130,
+            value_width=46,
+        )
+        more = f" ({len(rows) - 12} more not shown)" if len(rows) > 12 else ""
+        figs.append(f'<figure data-breakdown="{key}"><h3>{esc(title)}</h3>{chart}'
+                    f"<figcaption>{NONE}: not set (v2 sessions, or no analysis){more}"
+                    "</figcaption></figure>")  # fmt: skip
+    return (
+        '<section id="v3"><h2>Sessions by origin, category and size</h2>'
+        f'<div class="grid3">{"".join(figs)}</div>'
+        '<p class="note">All time, from v_sessions; these come from the v3 API only.</p></section>'
+    )
+
+
+def health(data: ReportData, now: datetime) -> str:
+    stale = data.last_ok_run is None or now - data.last_ok_run > STALE_AFTER
+    facts = (
+        f"<dt>newest session created</dt><dd>{when(data.newest)} ({age(data.newest, now)})</dd>"
+        f"<dt>newest session update</dt><dd>{when(data.newest_update)} "
+        f"({age(data.newest_update, now)})</dd>"
+        f'<dt>last successful run</dt><dd class="{"alert" if stale else ""}" '
+        f'data-freshness="{"stale" if stale else "fresh"}">{when(data.last_ok_run)} '
+        f"({age(data.last_ok_run, now)})</dd>"
+        f"<dt>sessions in the warehouse</dt><dd>{count(data.sessions_total)}</dd>"
+    )
+    if data.runs:
+        runs = table(
+            [
+                ("run", False),
+                ("started", False),
+                ("mode", False),
+                ("status", False),
+                ("duration", True),
+                ("exported", True),
+                ("failed", True),
+                ("errors by kind", False),
+            ],
+            [
+                [
+                    esc(r["run_id"]),
+                    esc(when(r["started_at"])),
+                    esc(r["mode"] or ""),
+                    f'<span class="badge {esc(r["status"])}">{esc(r["status"])}</span>',
+                    seconds(r["duration_seconds"]),
+                    count(r["sessions_exported"]),
+                    count(r["sessions_failed"]),
+                    esc(r["errors_by_kind"] or ""),
+                ]
+                for r in data.runs
+            ],
+            classes="runs",
+        )
+    else:
+        runs = empty("No export run recorded.")
+    if data.checks:
+        checked = data.checks[0]
+        checks = (
+            f'<p class="muted">Run {esc(checked["run_id"])}, {esc(when(checked["checked_at"]))}.'
+            "</p>"
+            + table(
+                [
+                    ("check", False),
+                    ("severity", False),
+                    ("outcome", False),
+                    ("failing rows", True),
+                    ("sample", False),
+                ],
+                [_check_row(c) for c in data.checks],
+                classes="checks",
+            )
+        )
+    else:
+        checks = empty("No quality check results in the warehouse yet.")
+    return (
+        '<section id="health"><h2>Data health</h2>'
+        f'<dl class="facts">{facts}</dl>'
+        f'<div class="keep"><h3>Recent runs</h3>{runs}</div>'
+        f'<div class="keep"><h3>Quality checks of the latest checked run</h3>{checks}</div>'
+        "</section>"
+    )
+
+
+def _check_row(c: dict[str, Any]) -> list[str]:
+    rows = c["failing_rows"]
+    outcome = "broken" if rows is None else ("passed" if rows == 0 else "failed")
+    badge = outcome if outcome != "failed" else ("error" if c["severity"] == "error" else "warn")
+    return [
+        esc(c["check_name"]),
+        esc(c["severity"] or ""),
+        f'<span class="badge {badge}">{outcome}</span>',
+        count(rows),
+        f'<span class="sample">{esc(c["sample"] or "")}</span>',
+    ]
+
+
+def render(data: ReportData, *, generated_at: datetime, source: str) -> str:
+    """Return the whole report as one HTML document."""
+    if data.headline is None:
+        content = (
+            '<section id="headline" data-empty="true"><h2>No sessions yet</h2>'
+            '<p class="empty">The warehouse holds no sessions yet, so there are no figures '
+            "to show. Run an export (devin-export --all, or --demo to try it), then this report "
+            "is rebuilt.</p></section>"
+        )
+    else:
+        content = (
+            figures(data)
+            + daily(data)
+            + f'<section id="outcomes" class="grid2">{repos(data)}{users(data)}</section>'
+            + f'<section id="analysis" class="grid2">{issues(data)}{action_types(data)}</section>'
+            + v3(data)
+        )
+    period = (
+        f"{data.current.first:%Y-%m-%d} to {data.current.last:%Y-%m-%d}"
+        if data.current
+        else "no sessions"
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="color-scheme" content="light">'
+        f"<title>Devin usage report · {esc(period)}</title>"
+        f"<style>{CSS}</style></head><body><main>"
+        '<header class="top"><h1>Devin usage report</h1>'
+        f'<span class="muted" data-generated-at="{generated_at.isoformat()}">Built '
+        f"{when(generated_at)} from {esc(source)} · {count(data.sessions_total)} sessions</span>"
+        f"</header>{content}{health(data, generated_at)}"
+        "<footer>Every figure comes from the views of devin.duckdb (v_sessions, v_daily_usage, "
+        "v_pull_requests, v_repo_outcomes, v_user_usage, v_issue_labels, v_action_items); data "
+        "health from export_runs, export_errors and quality_checks. Rebuild with devin-export "
+        "report --out DIR.</footer>"
+        "</main></body></html>\n"
+    )
