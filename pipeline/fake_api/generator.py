@@ -131,7 +131,7 @@ def analysis(rng: random.Random, nested_extra: bool = False) -> dict[str, Any]:
     ]
     action_items = [
         {
-            "issue_id": maybe(rng, 0.25, f"issue_{rng.randint(1, max(n_issues, 1))}"),
+            "issue_id": _issue_ref(rng, 0.25, n_issues),
             "type": rng.choice(ACTION_TYPES),
             "action_item": text(rng, ACTION_TEXTS),
         }
@@ -141,7 +141,7 @@ def analysis(rng: random.Random, nested_extra: bool = False) -> dict[str, Any]:
         "issues": issues,
         "timeline": timeline,
         "action_items": action_items,
-        "suggested_prompt": maybe(rng, 0.15, _suggested_prompt(rng)),
+        "suggested_prompt": maybe(rng, 0.15, _suggested_prompt(rng, n_issues)),
     }
     if nested_extra:
         result["model_version"] = f"analysis-{rng.randint(3, 5)}.{rng.randint(0, 9)}"
@@ -154,12 +154,19 @@ def _description(rng: random.Random) -> str:
     return " ".join(text(rng, TIMELINE_TEXTS) for _ in range(sentences))
 
 
-def _suggested_prompt(rng: random.Random) -> dict[str, Any]:
+def _issue_ref(rng: random.Random, p_null: float, n_issues: int) -> str | None:
+    """Returns a reference to one of the issues ('issue_N', 1-based), or None: never dangling,
+    as the real API's are not (the quality checks would flag it)."""
+    ref = maybe(rng, p_null, f"issue_{rng.randint(1, max(n_issues, 1))}")
+    return ref if n_issues else None
+
+
+def _suggested_prompt(rng: random.Random, n_issues: int) -> dict[str, Any]:
     original = maybe(rng, 0, text(rng, MESSAGES), p_empty=0.03)
     steps = " ".join(f"{n}. {text(rng, ACTION_TEXTS)}" for n in range(1, rng.randint(4, 8)))
     feedback = [
         {
-            "issue_id": maybe(rng, 0.3, f"issue_{rng.randint(1, 5)}"),
+            "issue_id": _issue_ref(rng, 0.3, n_issues),
             "summary": maybe(rng, 0.1, rng.choice(FEEDBACK_SUMMARIES), p_empty=0.05),
             "excerpt": maybe(rng, 0.2, original[: rng.randint(10, 60)], p_empty=0.05),
             "details": maybe(rng, 0.1, text(rng, FEEDBACK_DETAILS), p_empty=0.05),
