@@ -7,6 +7,7 @@ import os
 import threading
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import StorageError
@@ -14,7 +15,7 @@ from pipeline.files import storage_errors
 from pipeline.parquet import write_snapshots
 from pipeline.schema import TABLES
 from pipeline.warehouse import ROW_GROUP_ROWS, STATE_DIR, SerialWriter, Warehouse
-from tests.helpers import run_cli
+from tests.helpers import query, run_cli
 
 
 def test_a_full_disk_is_a_storage_error():
@@ -81,3 +82,23 @@ def test_snapshots_can_follow_any_read_of_the_warehouse(tmp_path):
         assert len(write_snapshots(warehouse.db, tmp_path / "parquet")) == len(TABLES)
     finally:
         warehouse.close()
+
+
+def test_every_table_and_column_describes_itself_in_duckdb_and_in_parquet(out):
+    assert run_cli("--demo", "20", "--out", str(out), "--quiet", key=None).code == 0
+    db = out / "devin.duckdb"
+    tables = dict(query(db, "select table_name, comment from duckdb_tables()"))
+    columns = {
+        (t, c): comment
+        for t, c, comment in query(db, "select table_name, column_name, comment from duckdb_columns() "
+                                       "where table_name in (select table_name from duckdb_tables())")
+    }  # fmt: skip
+    for table in TABLES:
+        assert tables[table.name] == table.doc
+        for column in table.columns:
+            assert column.doc and columns[(table.name, column.name)] == column.doc
+        some_file = next((out / "parquet" / table.name).rglob("*.parquet"))
+        schema = pq.read_schema(some_file)
+        assert schema.metadata[b"description"] == table.doc.encode()
+        for column in table.columns:
+            assert schema.field(column.name).metadata[b"description"] == column.doc.encode()
