@@ -9,10 +9,10 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -22,9 +22,7 @@ from pipeline.ids import read_ids_file
 from pipeline.progress import Reporter
 from pipeline.redact import Redactor
 from pipeline.settings import API_VERSIONS, DEFAULT_API_URL, Settings
-
-if TYPE_CHECKING:
-    from pipeline.export import Summary
+from pipeline.summary import Summary, format_summary, summary_record
 
 DEMO_SESSIONS = 500
 DEFAULT_OUT = Path("data")
@@ -264,81 +262,6 @@ def _check_writable(path: Path, flag: str) -> None:
         folder = folder.parent
     if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
         raise UsageError(f"{flag} {path}: cannot write there (a folder, or not writable)")
-
-
-def format_summary(summary: Summary, out_dir: Path) -> str:
-    lines = [
-        f"devin-export run {summary.run_id}: {summary.status}",
-        f"sessions: {summary.exported} exported, {summary.failed} failed "
-        f"in {summary.duration_seconds:.1f} s ({summary.sessions_per_second:.0f} sessions/s)",
-    ]
-    if summary.insights is not None:
-        asked = ", ".join(f"{k} {n}" for k, n in sorted(summary.insights.items())) or "none needed"
-        lines.append(f"analyses asked for: {asked}")
-    if summary.errors_by_kind:
-        kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.errors_by_kind.items()))
-        lines.append(f"failures: {kinds} (details in export_errors)")
-    if summary.checks:
-        flagged = [c for c in summary.checks if not c.passed]
-        passed = len(summary.checks) - len(flagged)
-        lines.append(f"quality checks: {passed} passed, {len(flagged)} flagged")
-        lines += [
-            f"  {c.severity:<5} {c.name}: "
-            + (f"{c.failing_rows} rows" if c.error is None else f"broken ({c.error[:80]})")
-            for c in flagged
-        ]
-    lines.append("rows in the warehouse:")
-    lines += [f"  {name:<16} {count:>9,}" for name, count in summary.rows.items()]
-    lines.append("written:")
-    parquet = [p for p in summary.paths if p.suffix == ".parquet"]
-    for path in summary.paths:
-        if path.suffix != ".parquet":
-            lines.append(f"  {path}")
-    if parquet:
-        lines.append(f"  {out_dir / 'parquet'}/<table>/<table>.parquet ({len(parquet)} tables)")
-    if summary.mirror_error:
-        lines.append(f"not mirrored: {summary.mirror_error}")
-    elif summary.mirror is not None:
-        lines.append(summary.mirror.describe())
-    return "\n".join(lines)
-
-
-def summary_record(summary: Summary | None, code: int, error: str | None = None) -> dict[str, Any]:
-    if summary is None:
-        return {"status": "failed", "exit_code": code, "error": error}
-    return {
-        "run_id": summary.run_id,
-        "status": summary.status,
-        "exit_code": code,
-        "sessions_requested": summary.requested,
-        "sessions_exported": summary.exported,
-        "sessions_failed": summary.failed,
-        "errors_by_kind": summary.errors_by_kind,
-        "rows": summary.rows,
-        "duration_seconds": round(summary.duration_seconds, 3),
-        "sessions_per_second": round(summary.sessions_per_second, 1),
-        "fetch_seconds": round(summary.fetch_seconds, 3),
-        "insights_generation": summary.insights,
-        "quality_checks": [
-            {
-                "name": c.name,
-                "severity": c.severity,
-                "failing_rows": c.failing_rows,
-                "sample": c.sample,
-                "error": c.error,
-            }
-            for c in summary.checks
-        ],  # fmt: skip
-        "watermark": summary.watermark.isoformat() if summary.watermark else None,
-        "paths": [str(p) for p in summary.paths],
-        "mirror": _mirror_record(summary),
-    }
-
-
-def _mirror_record(summary: Summary) -> dict[str, Any] | None:
-    if summary.mirror_error:
-        return {"error": summary.mirror_error}
-    return asdict(summary.mirror) if summary.mirror else None
 
 
 def _open_hint(out_dir: Path) -> str:

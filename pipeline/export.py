@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from pipeline import __version__
 from pipeline.batch import Batch
-from pipeline.checks import CheckResult, evaluate, failed
+from pipeline.checks import evaluate
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.consume import Consumer, RunInfo
 from pipeline.errors import ApiStatusError, AuthError, ExportError, MirrorError
 from pipeline.files import storage_errors
 from pipeline.ids import is_valid_session_id, unique
 from pipeline.lock import OutputLock
-from pipeline.mirror import MirrorResult, mirror_parquet, parse_s3_url
+from pipeline.mirror import mirror_parquet, parse_s3_url
 from pipeline.parquet import write_snapshots
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, raw_files
@@ -31,52 +29,14 @@ from pipeline.schema import QUALITY_CHECKS
 from pipeline.settings import Settings
 from pipeline.sources import source_for
 from pipeline.sources.v3 import V3Source
-from pipeline.warehouse import STATE_DIR, SerialWriter, Warehouse
+from pipeline.summary import Summary
+from pipeline.warehouse import STATE_DIR, Warehouse
+from pipeline.writer import SerialWriter
 
 LATE_ANALYSIS_WINDOW = timedelta(days=7)
 # A session whose analysis was asked for is asked again only after this long without it.
 ASK_AGAIN_AFTER = timedelta(days=7)
 INVALID_ID = "not a session id: letters, digits, - and _ only, 1 to 128 characters"
-
-
-@dataclass
-class Summary:
-    run_id: str
-    status: str = "failed"
-    exported: int = 0
-    failed: int = 0
-    duration_seconds: float = 0.0
-    fetch_seconds: float = 0.0  # first request to last answer handled; 0 for --from-raw
-    rows: dict[str, int] = field(default_factory=dict)
-    errors_by_kind: dict[str, int] = field(default_factory=dict)
-    watermark: datetime | None = None
-    paths: list[Path] = field(default_factory=list)
-    # --generate-insights: answers by status (started, already_exists), and what went wrong.
-    insights: dict[str, int] | None = None
-    checks: list[CheckResult] = field(default_factory=list)
-    fail_on_check_errors: bool = False
-    mirror: MirrorResult | None = None  # with --parquet-url, once the bucket is up to date
-    mirror_error: str | None = None  # with --parquet-url, when it could not be
-
-    @property
-    def requested(self) -> int:
-        return self.exported + self.failed
-
-    @property
-    def check_errors(self) -> list[CheckResult]:
-        return failed(self.checks, "error")
-
-    @property
-    def exit_code(self) -> int:
-        if self.mirror_error:
-            return MirrorError.exit_code
-        if self.status != "ok":
-            return 1
-        return 1 if self.fail_on_check_errors and self.check_errors else 0
-
-    @property
-    def sessions_per_second(self) -> float:
-        return self.requested / self.duration_seconds if self.duration_seconds else 0.0
 
 
 def new_run_id(now: datetime) -> str:

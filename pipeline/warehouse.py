@@ -8,12 +8,9 @@ are kept in DuckDB 1.1's storage format, so every DuckDB from 1.1 on opens what 
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -31,64 +28,6 @@ STATE_DIR = ".devin-export"
 ROW_GROUP_ROWS = 16_384
 STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that analysts' tools must open the file with
 MEMORY_LIMIT = "128MB"
-
-T = TypeVar("T")
-
-
-class SerialWriter:
-    """Runs warehouse work one job after another on a thread of its own, in order.
-
-    DuckDB releases the GIL while it inserts and commits, so on a second core the next batch
-    is validated and flattened meanwhile. At most one write waits, which bounds memory. After a
-    failed job every later one is dropped: a batch is never committed after an earlier failed.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="warehouse-writer", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            if self._error is None:
-                try:
-                    job()
-                except BaseException as err:  # noqa: BLE001 - re-raised on the submitting thread
-                    self._error = err
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def submit(self, job: Callable[[], None]) -> None:
-        self._raise()
-        self._jobs.put(job)
-
-    def call(self, job: Callable[[], T]) -> T:
-        """Run job after every write submitted so far; return its result."""
-        result: list[T] = []
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                result.append(job())
-            finally:
-                done.set()
-
-        self.submit(run)
-        while not done.wait(0.1):
-            if not self._thread.is_alive():
-                break
-        self._raise()
-        return result[0]
-
-    def close(self) -> None:
-        """Wait for every submitted job; raise the first one that failed."""
-        if self._thread.is_alive():
-            self._jobs.put(None)
-            self._thread.join()
-        self._raise()
 
 
 def _month(column: str) -> str:

@@ -14,7 +14,8 @@ from pipeline.errors import StorageError
 from pipeline.files import storage_errors
 from pipeline.parquet import write_snapshots
 from pipeline.schema import TABLES
-from pipeline.warehouse import ROW_GROUP_ROWS, STATE_DIR, SerialWriter, Warehouse
+from pipeline.warehouse import ROW_GROUP_ROWS, STATE_DIR, Warehouse
+from pipeline.writer import SerialWriter
 from tests.helpers import query, run_cli
 
 

@@ -8,10 +8,9 @@ Headline figures carry their exact values in data- attributes for machines (and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from pipeline.report.charts import (
@@ -24,71 +23,22 @@ from pipeline.report.charts import (
     legend,
     stacked_columns,
 )
+from pipeline.report.format import (
+    NONE,
+    acus,
+    attr_number,
+    count,
+    empty,
+    name,
+    percent,
+    table,
+    when,
+)
+from pipeline.report.health import health
 from pipeline.report.queries import DAILY_DAYS, Headline, ReportData
 from pipeline.report.style import CSS
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
-STALE_AFTER = timedelta(days=2)  # no successful run for this long: say so at the top
-NONE = "(none)"
-
-
-# -- numbers -------------------------------------------------------------------------------------
-
-
-def attr_number(value: Any) -> str:
-    """Return a number exactly, for a data- attribute: "" for None."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def count(value: Any) -> str:
-    return "–" if value is None else f"{int(value):,}"
-
-
-def acus(value: Any) -> str:
-    if value is None:
-        return "–"
-    v = float(value)
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.1f}"
-
-
-def percent(value: Any) -> str:
-    return "–" if value is None else f"{float(value) * 100:.0f}%"
-
-
-def seconds(value: Any) -> str:
-    if value is None:
-        return "–"
-    v = float(value)
-    return f"{v:.1f} s" if v < 120 else f"{v / 60:.1f} min"
-
-
-def when(value: datetime | None) -> str:
-    return "–" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def age(value: datetime | None, now: datetime) -> str:
-    """Return how long ago value was: 40 min, 5 h, 3 days."""
-    if value is None:
-        return "never"
-    minutes = (now - value).total_seconds() / 60
-    if minutes < 0:
-        return "in the future"
-    if minutes < 90:
-        return f"{minutes:.0f} min ago"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.0f} h ago"
-    return f"{minutes / 1440:.0f} days ago"
-
-
-def name(value: Any) -> str:
-    return NONE if value is None else str(value)
-
-
-# -- headline ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -158,27 +108,6 @@ def figures(data: ReportData) -> str:
 
 
 # -- sections ------------------------------------------------------------------------------------
-
-
-def table(
-    head: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], *, classes: str = ""
-) -> str:
-    """Return a table; head is (title, numeric) per column; cells are already escaped HTML."""
-    ths = "".join(f'<th class="num">{esc(t)}</th>' if n else f"<th>{esc(t)}</th>" for t, n in head)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{c}</td>' if n else f'<td class="key">{c}</td>'
-            for c, (_, n) in zip(row, head, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f'<table class="{classes}"><thead><tr>{ths}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def empty(text: str) -> str:
-    return f'<p class="empty">{esc(text)}</p>'
 
 
 def daily(data: ReportData) -> str:
@@ -395,87 +324,6 @@ def v3(data: ReportData) -> str:
         f'<div class="grid3">{"".join(figs)}</div>'
         '<p class="note">All time, from v_sessions; these come from the v3 API only.</p></section>'
     )
-
-
-def health(data: ReportData, now: datetime) -> str:
-    stale = data.last_ok_run is None or now - data.last_ok_run > STALE_AFTER
-    facts = (
-        f"<dt>newest session created</dt><dd>{when(data.newest)} ({age(data.newest, now)})</dd>"
-        f"<dt>newest session update</dt><dd>{when(data.newest_update)} "
-        f"({age(data.newest_update, now)})</dd>"
-        f'<dt>last successful run</dt><dd class="{"alert" if stale else ""}" '
-        f'data-freshness="{"stale" if stale else "fresh"}">{when(data.last_ok_run)} '
-        f"({age(data.last_ok_run, now)})</dd>"
-        f"<dt>sessions in the warehouse</dt><dd>{count(data.sessions_total)}</dd>"
-    )
-    if data.runs:
-        runs = table(
-            [
-                ("run", False),
-                ("started", False),
-                ("mode", False),
-                ("status", False),
-                ("duration", True),
-                ("exported", True),
-                ("failed", True),
-                ("errors by kind", False),
-            ],
-            [
-                [
-                    esc(r["run_id"]),
-                    esc(when(r["started_at"])),
-                    esc(r["mode"] or ""),
-                    f'<span class="badge {esc(r["status"])}">{esc(r["status"])}</span>',
-                    seconds(r["duration_seconds"]),
-                    count(r["sessions_exported"]),
-                    count(r["sessions_failed"]),
-                    esc(r["errors_by_kind"] or ""),
-                ]
-                for r in data.runs
-            ],
-            classes="runs",
-        )
-    else:
-        runs = empty("No export run recorded.")
-    if data.checks:
-        checked = data.checks[0]
-        checks = (
-            f'<p class="muted">Run {esc(checked["run_id"])}, {esc(when(checked["checked_at"]))}.'
-            "</p>"
-            + table(
-                [
-                    ("check", False),
-                    ("severity", False),
-                    ("outcome", False),
-                    ("failing rows", True),
-                    ("sample", False),
-                ],
-                [_check_row(c) for c in data.checks],
-                classes="checks",
-            )
-        )
-    else:
-        checks = empty("No quality check results in the warehouse yet.")
-    return (
-        '<section id="health"><h2>Data health</h2>'
-        f'<dl class="facts">{facts}</dl>'
-        f'<div class="keep"><h3>Recent runs</h3>{runs}</div>'
-        f'<div class="keep"><h3>Quality checks of the latest checked run</h3>{checks}</div>'
-        "</section>"
-    )
-
-
-def _check_row(c: dict[str, Any]) -> list[str]:
-    rows = c["failing_rows"]
-    outcome = "broken" if rows is None else ("passed" if rows == 0 else "failed")
-    badge = outcome if outcome != "failed" else ("error" if c["severity"] == "error" else "warn")
-    return [
-        esc(c["check_name"]),
-        esc(c["severity"] or ""),
-        f'<span class="badge {badge}">{outcome}</span>',
-        count(rows),
-        f'<span class="sample">{esc(c["sample"] or "")}</span>',
-    ]
 
 
 def render(data: ReportData, *, generated_at: datetime, source: str) -> str:
