@@ -214,3 +214,14 @@ def test_a_redirect_is_never_followed_with_the_key(devin, version, out):
         assert elsewhere.requests == []  # nothing, and so no key, went to the other host
     assert result.code == 1
     assert "redirected" in result.stderr and "--api-url" in result.stderr
+
+
+def test_a_server_whose_clock_runs_ahead_hides_nothing_from_a_v2_listing(devin, out):
+    devin.now = datetime.now(UTC) + timedelta(minutes=5)  # the server's clock, ahead of ours
+    fresh = devin.add_sessions(3)
+    with serving(devin) as server:
+        result = export(server, out, "v2")
+    assert result.code == 0, result.stderr
+    assert_exact_or_reported(result, out, devin, "v2")
+    stored = {sid for (sid,) in query(out / "devin.duckdb", "select session_id from sessions")}
+    assert set(fresh) <= stored
