@@ -427,7 +427,9 @@ def test_request_log(server, http, devin):
     session_id = devin.ids()[0]
     get(http, server, DETAIL + session_id)
     get(http, server, LIST, params={"limit": 5, "updated_date_from": "2025-05-01T00:00:00Z"})
-    assert server.requests == [
+    entries = server.requests
+    assert entries[0]["received"] <= entries[1]["received"]  # monotonic arrival times
+    assert [{k: v for k, v in r.items() if k != "received"} for r in entries] == [
         {"method": "GET", "path": DETAIL + session_id, "query": {}, "session_id": session_id,
          "status": 200, "fault": None, "api_version": "v2"},
         {"method": "GET", "path": LIST,

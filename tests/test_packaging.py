@@ -50,3 +50,12 @@ def test_missing_view_definitions_stop_the_run_with_a_clear_error(tmp_path, monk
             warehouse.create_views()
     finally:
         warehouse.close()
+
+
+def test_make_clean_never_deletes_the_raw_files():
+    # data/raw is the source of truth every warehouse is rebuilt from (README, data/README.md).
+    done = subprocess.run(["make", "-n", "clean"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert "data/raw" not in words and "data" not in words and "data/" not in words
+    assert "data/demo" in words  # what is rebuildable goes

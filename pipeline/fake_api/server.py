@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import socket
 import threading
+import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,6 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
         dialect = app.dialect_for(path)
         route = dialect.route(request) if dialect else None
         log: dict[str, Any] = {
+            "received": time.monotonic(),  # when the request arrived, for rate tests
             "method": method,
             "path": path,
             "query": {k: v[-1] if len(v) == 1 else v for k, v in request.query.items()},
