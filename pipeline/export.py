@@ -176,8 +176,13 @@ class ExportRun:
         summary, warehouse = self.summary, self.warehouse
         summary.rows = warehouse.counts()
         warehouse.create_views()
+        # Only the months of sessions this run wrote, unless every partition is stale.
+        months = None if self.settings.from_raw or warehouse.migrated else warehouse.touched_months
         with storage_errors(str(self.settings.out_dir / "parquet")):
-            summary.paths = write_snapshots(warehouse.db, self.settings.out_dir / "parquet")
+            snapshot = write_snapshots(
+                warehouse.db, self.settings.out_dir / "parquet", months, self.run_id
+            )
+        summary.paths = list(snapshot.written)
         summary.paths.insert(0, warehouse.publish())
         summary.duration_seconds = time.monotonic() - self.clock  # snapshots and publishing too
         if self.raw:
