@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +47,7 @@ PARTITION_KEY = "created_month"
 EMPTY_PARTITION = f"{PARTITION_KEY}=empty"  # the one file of a table without rows
 NULL_MONTH = "__HIVE_DEFAULT_PARTITION__"  # Hive's name for a NULL key (created_at is required)
 STAGING = ".staging"
+PICKED = "parquet_picked_rows"  # a relation registered while a table is read
 STATE_FILE = ".state.json"
 LAYOUT = 2  # 1: one file per table; 2: Hive-partitioned by created_month
 READ_ROWS = 8_192  # rows per batch read from DuckDB
@@ -172,11 +175,43 @@ def _query(table: Table, months: set[str] | None) -> str:
         columns = ", ".join(table.column_names)
         return f"SELECT {columns}, {month} FROM sessions WHERE {where}"
     columns = ", ".join(f"t.{c}" for c in table.column_names)
+    if months is not None:
+        # Two steps, the rows' positions first (PICKED): joining on session_id reads every
+        # column of every row of the table, joining on rowid only the blocks holding the rows
+        # asked for, which are together at the end of the table for recent months.
+        return (
+            f"SELECT {columns}, p.{PARTITION_KEY} FROM {table.name} t "
+            f"JOIN {PICKED} p ON t.rowid = p.row_id"
+        )
     return (
         f"SELECT {columns}, s.{PARTITION_KEY} FROM {table.name} t JOIN "
-        f"(SELECT session_id, {month} FROM sessions WHERE {where}) s "
-        "ON t.session_id = s.session_id"
+        f"(SELECT session_id, {month} FROM sessions) s ON t.session_id = s.session_id"
     )
+
+
+def _picked(table: Table, months: set[str]) -> str:
+    """The rowids of a child table's rows of the months, with their month (rows written only)."""
+    return (
+        f"SELECT t.rowid AS row_id, s.{PARTITION_KEY} FROM {table.name} t JOIN "
+        f"(SELECT session_id, {_month_sql('created_at')} AS {PARTITION_KEY} FROM sessions "
+        f"WHERE {_month_filter(months)}) s ON t.session_id = s.session_id"
+    )
+
+
+@contextmanager
+def _rows(
+    con: duckdb.DuckDBPyConnection, table: Table, months: set[str] | None
+) -> Iterator[pa.RecordBatchReader]:
+    """Stream the table's rows of the months, each with its created_month."""
+    picked = table.name != "sessions" and months is not None
+    if picked:
+        assert months is not None
+        con.register(PICKED, con.sql(_picked(table, months)).to_arrow_table())
+    try:
+        yield con.sql(_query(table, months)).to_arrow_reader(READ_ROWS)
+    finally:
+        if picked:
+            con.unregister(PICKED)
 
 
 class _Dataset:
@@ -195,8 +230,11 @@ class _Dataset:
         table_dir = self.root / table.name
         table_dir.mkdir(exist_ok=True)
         before = set(_partitions_on_disk(table_dir))
-        with _PartitionWriter(table, self.staging / table.name) as writer:
-            for batch in con.sql(_query(table, self.months)).to_arrow_reader(READ_ROWS):
+        with (
+            _PartitionWriter(table, self.staging / table.name) as writer,
+            _rows(con, table, self.months) as reader,
+        ):
+            for batch in reader:
                 writer.add(batch)
         staged = writer.staged
         considered = before if self.months is None else self.months & before
