@@ -91,7 +91,8 @@ def write_snapshots(
         if run_id is not None and state is None:
             months = None  # no record of what is there: rebuild it all
         if months is not None and state is not None:
-            months = months | _months_since(con, state)
+            since = _months_since(con, state)
+            months = None if since is None else months | since
         dataset = _Dataset(parquet_dir, months)
         try:
             for table in TABLES:
@@ -128,15 +129,19 @@ def _write_state(parquet_dir: Path, run_id: str) -> None:
     _durable_rename(tmp, parquet_dir / STATE_FILE)
 
 
-def _months_since(con: duckdb.DuckDBPyConnection, state: dict[str, str]) -> set[str]:
-    """Months of sessions written or marked deleted after the last complete Parquet step.
-
-    Run ids start with their start time, so they sort in the order the runs happened.
-    """
+def _months_since(con: duckdb.DuckDBPyConnection, state: dict[str, str]) -> set[str] | None:
+    """Months of sessions written, or marked deleted, by runs after the last one whose Parquet
+    step finished (runs started later: they never overlap); None if that run is unknown."""
+    started = con.execute(
+        "SELECT started_at FROM export_runs WHERE run_id = ?", [state["run_id"]]
+    ).fetchall()
+    if not started:
+        return None
     rows = con.execute(
-        f"SELECT DISTINCT {_month_sql('created_at')} FROM sessions "
-        "WHERE _run_id > ? OR deleted_at >= ?::TIMESTAMPTZ",
-        [state["run_id"], state["finished_at"]],
+        f"SELECT DISTINCT {_month_sql('created_at')} FROM sessions WHERE _run_id IN "
+        "(SELECT run_id FROM export_runs WHERE started_at >= ? AND run_id <> ?) "
+        "OR deleted_at >= ?::TIMESTAMPTZ",
+        [started[0][0], state["run_id"], state["finished_at"]],
     ).fetchall()
     return {m for (m,) in rows}
 

@@ -298,3 +298,25 @@ def test_timestamps_are_utc_instants_in_microseconds(server, out, exported):
     assert (
         BY_NAME["sessions"].arrow_schema.field("created_at").type == schema.field("created_at").type
     )
+
+
+def test_runs_are_caught_up_in_the_order_they_started_not_by_their_ids(tmp_path):
+    # Two runs in one second: the later one's random suffix may sort first.
+    first, later = "20250101T000000Z-ffffff", "20250101T000000Z-000000"
+    warehouse = Warehouse(tmp_path)
+    warehouse.open()
+    try:
+        con, root = warehouse.db, tmp_path / "parquet"
+        con.execute(
+            "INSERT INTO export_runs (run_id, started_at) VALUES "
+            f"('{first}', '2025-01-01 00:00:00.1+00'), ('{later}', '2025-01-01 00:00:00.2+00')"
+        )
+        write_snapshots(con, root, None, first)
+        con.execute(
+            "INSERT INTO sessions (session_id, created_at, _run_id) VALUES "
+            f"('a', '2025-03-10 00:00:00+00', '{later}')"
+        )  # written by the later run, which died before its Parquet step
+        write_snapshots(con, root, set(), "20250102T000000Z-abcdef")
+        assert (root / "sessions" / f"{PARTITION_KEY}=2025-03").is_dir()
+    finally:
+        warehouse.close()
