@@ -334,11 +334,11 @@ class _PartitionWriter:
                 writer.close()
 
     def add(self, batch: pa.RecordBatch) -> None:
-        keys = batch.column(PARTITION_KEY)
+        keys = pc.dictionary_encode(batch.column(PARTITION_KEY))
         data = pa.Table.from_batches([batch.drop_columns([PARTITION_KEY])]).cast(self.schema)
-        months = pc.unique(keys).to_pylist()
-        for month in months:
-            part = data if len(months) == 1 else data.filter(pc.equal(keys, month))
+        months = keys.dictionary.to_pylist()
+        for number, month in enumerate(months):
+            part = data if len(months) == 1 else data.filter(pc.equal(keys.indices, number))
             self._wait(str(month), part)
 
     def _wait(self, month: str, part: pa.Table) -> None:
