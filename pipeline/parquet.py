@@ -50,9 +50,9 @@ STAGING = ".staging"
 PICKED = "parquet_picked_rows"  # a relation registered while a table is read
 STATE_FILE = ".state.json"
 LAYOUT = 2  # 1: one file per table; 2: Hive-partitioned by created_month
-READ_ROWS = 8_192  # rows per batch read from DuckDB
-GROUP_BYTES = 16 << 20  # a partition's rows are written as a row group once they reach this
-BUFFER_BYTES = 48 << 20  # rows waiting in all partitions: past this the largest is written
+READ_ROWS = 4_096  # rows per batch read from DuckDB: a batch of sessions is about 6 MB
+GROUP_BYTES = 8 << 20  # a partition's rows are written as a row group once they reach this
+BUFFER_BYTES = 24 << 20  # rows waiting in all partitions: past this the largest is written
 COMPRESSION = "zstd"
 
 

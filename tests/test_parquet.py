@@ -320,3 +320,19 @@ def test_runs_are_caught_up_in_the_order_they_started_not_by_their_ids(tmp_path)
         assert (root / "sessions" / f"{PARTITION_KEY}=2025-03").is_dir()
     finally:
         warehouse.close()
+
+
+def test_a_query_larger_than_duckdbs_memory_spills_under_the_state_folder(tmp_path, monkeypatch):
+    # The buffer pool is kept small (MEMORY_LIMIT); what does not fit goes to DIR/.devin-export.
+    monkeypatch.chdir(tmp_path)
+    warehouse = Warehouse(tmp_path / "out")
+    warehouse.open()
+    try:
+        groups = warehouse.db.execute(
+            "SELECT count(*) FROM (SELECT range::VARCHAR || 'x' AS k, count(*) FROM range(3000000) "
+            "GROUP BY k)"
+        ).fetchall()
+        assert groups == [(3_000_000,)]
+    finally:
+        warehouse.close()
+    assert not (tmp_path / ".tmp").exists()
