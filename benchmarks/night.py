@@ -136,10 +136,10 @@ def night_api(sessions: int, updated: Path, work: Path) -> Iterator[NightApi]:
             proc.wait()
 
 
-def _night(api: NightApi, out: Path, log: Path) -> JobResult:
+def _night(api: NightApi, out: Path, log: Path, run_export: Path = RUN_EXPORT) -> JobResult:
     summary = out.parent / f"{out.name}.summary.json"
     cmd: list[str | Path] = [
-        PYTHON, RUN_EXPORT, "--ids-file", api.ids_file, "--out", out, "--api-url", api.url,
+        PYTHON, run_export, "--ids-file", api.ids_file, "--out", out, "--api-url", api.url,
         "--quiet", "--concurrency", str(CONCURRENCY), "--summary-json", summary,
     ]  # fmt: skip
     job = run_job(cmd, log, env={"DEVIN_API_KEY": API_KEY}, cwd=ROOT)
