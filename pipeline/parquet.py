@@ -250,9 +250,9 @@ class _Dataset:
         if not left and (self.months is None or not empty.exists()):
             self._commit(_stage_empty(table, self.staging), empty, table)
         for month in sorted(staged):
-            self._commit(staged[month], table_dir / f"{PARTITION_KEY}={month}", table)
+            self._commit(staged[month], partition_dir(self.root, table, month), table)
         for month in sorted(considered - set(staged)):
-            self._remove(table_dir / f"{PARTITION_KEY}={month}")
+            self._remove(partition_dir(self.root, table, month))
         if left and empty.exists():
             self._remove(empty)
         for old in table_dir.glob("*.parquet"):  # a file of layout 1, at the table's root
