@@ -242,6 +242,10 @@ class _Dataset:
             for batch in reader:
                 writer.add(batch)
         staged = writer.staged
+        # A file of layout 1, at the table's root, goes before any partition comes in: beside
+        # them it would be read twice, and Spark refuses a folder mixing both layouts.
+        for old in table_dir.glob("*.parquet"):
+            self._remove(old)
         considered = before if self.months is None else self.months & before
         left = (before - considered) | set(staged)
         # Readers always find a file: the empty table's one goes in before the last partition
@@ -255,8 +259,6 @@ class _Dataset:
             self._remove(partition_dir(self.root, table, month))
         if left and empty.exists():
             self._remove(empty)
-        for old in table_dir.glob("*.parquet"):  # a file of layout 1, at the table's root
-            self._remove(old)
         fsync_dir(table_dir)
 
     def write_whole(self, con: duckdb.DuckDBPyConnection, table: Table) -> None:
