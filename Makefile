@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # DuckDB 1.1, the oldest release devin.duckdb must open in: the tests read it from a subprocess.
 DUCKDB_OLDEST := $(VENV)/duckdb-1.1
+# The engines users read Parquet with (pyspark needs Java 17), in a venv of their own: the
+# exporter's venv stays without pandas, which pyarrow would import at every start.
+INTEROP := $(VENV)/interop
+INTEROP_STAMP := $(INTEROP)/.installed
 
 .PHONY: demo test bench lint interop clean
 
@@ -20,6 +24,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Spark, pandas, polars and DuckDB read every table of an exported warehouse (tests/interop).
+$(INTEROP_STAMP): $(STAMP) pyproject.toml
+	$(PYTHON) -m venv $(INTEROP)
+	$(INTEROP)/bin/python -m pip install --quiet --upgrade pip
+	$(INTEROP)/bin/python -m pip install --quiet -e '.[test,interop]'
+	touch $(INTEROP_STAMP)
+
+interop: $(INTEROP_STAMP)
+	DEVIN_EXPORT_INTEROP=1 $(INTEROP)/bin/python -m pytest -q tests/interop
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -48,11 +48,13 @@ def _filter_prefix(source: Path, sessions: int, seed: int) -> Path:
     wanted = set(FakeDevin(sessions=sessions, seed=seed).ids())
     path = dataset_path(sessions, seed)
     with open(source, "rb") as lines:
-        _write_lines(path, (line.rstrip(b"\n") for line in lines if _session_id(line) in wanted))
+        _write_lines(
+            path, (line.rstrip(b"\n") for line in lines if line_session_id(line) in wanted)
+        )
     return path
 
 
-def _session_id(line: bytes) -> str:
+def line_session_id(line: bytes) -> str:
     # Each line starts with {"session_id":"...": no need to parse the whole object.
     start = line.index(b'"session_id":"') + len(b'"session_id":"')
     return line[start : line.index(b'"', start)].decode()

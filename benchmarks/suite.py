@@ -14,6 +14,7 @@ from benchmarks.common import BENCH_DIR, WORK
 from benchmarks.datasets import dataset_path, ensure_datasets
 from benchmarks.extract import run_extract, startup_cost
 from benchmarks.load import LoadPlan, load_plan, run_load
+from benchmarks.night import run_night
 from benchmarks.report import RunInfo, render
 
 RESULTS = BENCH_DIR / "RESULTS.md"
@@ -26,7 +27,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Benchmark extraction and loading; write RESULTS.md.",
     )
     p.add_argument("--quick", action="store_true", help="small sizes, one run each (smoke test)")
-    p.add_argument("--only", choices=("extract", "load"), help="run one benchmark only")
+    p.add_argument("--only", choices=("extract", "load", "night"), help="run one benchmark only")
     p.add_argument("--skip-dlt", action="store_true", help="leave out the dlt comparisons")
     p.add_argument(
         "--output",
@@ -56,24 +57,26 @@ def _reps_note(quick: bool) -> str:
         return "A --quick smoke test: small sizes, one run of each job; not for the targets."
     return (
         "Fast jobs run 3 times; the 100k loads twice and each dlt job once, to keep the whole "
-        "run (dlt venv and data sets included) under 10 minutes on this 2-core machine."
+        "run (dlt venv and data sets included) under 10 minutes on this 2-core machine; each "
+        "night 3 times."
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started, clock, load_before = datetime.now(UTC), time.perf_counter(), os.getloadavg()
-    plan = load_plan(args.quick, args.skip_dlt) if args.only != "extract" else None
+    plan = load_plan(args.quick, args.skip_dlt) if args.only in (None, "load") else None
     setup, data_seconds = _setup(plan)
     venv_seconds = setup.wait() if setup else None
     reps = 1 if args.quick else 3
     extract, startup = None, None
-    if args.only != "load":
+    if args.only in (None, "extract"):
         startup = startup_cost()
         extract = run_extract(args.quick, reps)
     load = None
     if plan is not None:
         load = run_load(plan, {n: dataset_path(n) for n in plan.reps})
+    night = run_night(args.quick, reps) if args.only in (None, "night") else None
     info = RunInfo(
         started=started,
         argv=sys.argv[1:] if argv is None else argv,
@@ -86,6 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(info, extract, load, _reps_note(args.quick), startup))
+    output.write_text(render(info, extract, load, _reps_note(args.quick), startup, night))
     print(f"wrote {output} ({info.total_seconds:.0f} s in all)")
     return 0

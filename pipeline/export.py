@@ -161,8 +161,13 @@ class ExportRun:
         warehouse.upsert(QUALITY_CHECKS, [r.row(self.run_id, checked_at) for r in summary.checks])
         summary.fail_on_check_errors = self.settings.fail_on_check_errors
         summary.rows = warehouse.counts()
+        # Only the months of sessions this run wrote, unless every partition is stale.
+        months = None if self.settings.from_raw or warehouse.migrated else warehouse.touched_months
         with storage_errors(str(self.settings.out_dir / "parquet")):
-            summary.paths = write_snapshots(warehouse.db, self.settings.out_dir / "parquet")
+            snapshot = write_snapshots(
+                warehouse.db, self.settings.out_dir / "parquet", months, self.run_id
+            )
+        summary.paths = list(snapshot.written)
         summary.paths.insert(0, warehouse.publish())
         report = report_after_run(self.settings.out_dir, self.reporter)  # a failure only warns
         if report is not None:

@@ -1,36 +1,396 @@
-"""The Parquet side of load: a snapshot of every table for BI tools, replaced atomically."""
+"""The Parquet side of load: a Hive-partitioned dataset per table, rewritten where it changed.
+
+    DIR/parquet/<table>/created_month=YYYY-MM/<table>.parquet   session-derived tables
+    DIR/parquet/<table>/<table>.parquet                          export_runs, export_errors,
+                                                                 quality_checks
+
+A session-derived table is partitioned by its session's created_at month (UTC); a child table
+takes the month of its session. Each partition is one file. A run rewrites only the months it
+touched (and every month when asked for all), and removes the partitions left without rows.
+
+Files are written under DIR/parquet/.staging, outside every table's folder, and renamed into
+place: DuckDB's and polars' globs match dot-names inside a folder, so a temporary file beside
+the others would be read half-written. A new partition's folder is renamed in whole (it appears
+with its file), a partition that goes is renamed out before it is deleted, and a rewritten
+partition's file is renamed over the old one: a reader listing a table's folder sees each
+partition's old file or its new one, never half of one, never two.
+
+A table without rows keeps one file with all its columns, in created_month=empty, so every
+engine still finds the table, its columns and the created_month column (a file at the table's
+root instead would lose that column, and Spark refuses a folder mixing both layouts).
+
+DIR/parquet/.state.json names the last run whose Parquet step finished. Sessions written since
+then by a run that died before its own Parquet step are rewritten by the next run; without that
+file (a first run, an older layout, a deleted folder) every partition is rewritten.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.files import replace_atomically, storage_errors
+from pipeline.files import fsync_dir, storage_errors
 from pipeline.schema import TABLES, Table
 
+PARTITION_KEY = "created_month"
+EMPTY_PARTITION = f"{PARTITION_KEY}=empty"  # the one file of a table without rows
+NULL_MONTH = "__HIVE_DEFAULT_PARTITION__"  # Hive's name for a NULL key (created_at is required)
+STAGING = ".staging"
+PICKED = "parquet_picked_rows"  # a relation registered while a table is read
+STATE_FILE = ".state.json"
+LAYOUT = 2  # 1: one file per table; 2: Hive-partitioned by created_month
+READ_ROWS = 4_096  # rows per batch read from DuckDB: a batch of sessions is about 6 MB
+GROUP_BYTES = 8 << 20  # a partition's rows are written as a row group once they reach this
+BUFFER_BYTES = 24 << 20  # rows waiting in all partitions: past this the largest is written
+COMPRESSION = "zstd"
 
-def write_snapshots(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[Path]:
-    """Snapshot every table to parquet_dir/<table>/<table>.parquet; return the files."""
-    written = []
+
+@dataclass
+class Snapshot:
+    """What write_snapshots changed under DIR/parquet: what a mirror uploads and deletes."""
+
+    written: list[Path] = field(default_factory=list)  # files created or replaced
+    removed: list[Path] = field(default_factory=list)  # partition folders and files deleted
+    months: list[str] | None = None  # the months rewritten; None: every partition
+
+
+def partition_dir(parquet_dir: Path, table: Table, month: str) -> Path:
+    return parquet_dir / table.name / f"{PARTITION_KEY}={month}"
+
+
+def file_name(table: Table) -> str:
+    return f"{table.name}.parquet"
+
+
+def write_snapshots(
+    con: duckdb.DuckDBPyConnection,
+    parquet_dir: Path,
+    months: set[str] | None = None,
+    run_id: str | None = None,
+) -> Snapshot:
+    """Rewrite the partitions of the given created_at months (None: all) of every session-derived
+    table, and the run tables whole; return the files written and the partitions removed.
+
+    With run_id, also rewrite what earlier runs wrote but never got to Parquet, and record this
+    run as the last one whose Parquet is complete.
+    """
     with storage_errors(str(parquet_dir)):
-        for table in TABLES:
-            written.append(_write_table(con, table, parquet_dir))
-    return written
+        parquet_dir.mkdir(parents=True, exist_ok=True)
+        state = _read_state(parquet_dir) if run_id is not None else None
+        if run_id is not None and state is None:
+            months = None  # no record of what is there: rebuild it all
+        if months is not None and state is not None:
+            since = _months_since(con, state)
+            months = None if since is None else months | since
+        dataset = _Dataset(parquet_dir, months)
+        try:
+            for table in TABLES:
+                if table.per_session:
+                    dataset.write_partitioned(con, table)
+                else:
+                    dataset.write_whole(con, table)
+        finally:
+            shutil.rmtree(dataset.staging, ignore_errors=True)
+        if run_id is not None:
+            _write_state(parquet_dir, run_id)
+    return dataset.snapshot
 
 
-def _write_table(con: duckdb.DuckDBPyConnection, table: Table, parquet_dir: Path) -> Path:
-    target = parquet_dir / table.name / f"{table.name}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A leading dot keeps the half-written file out of readers' globs and pyarrow datasets.
-    tmp = target.with_name(f".{target.name}.tmp")
-    columns = ", ".join(table.column_names)  # by name: an upgraded table may order them otherwise
-    query = f"SELECT {columns} FROM {table.name}"  # no ORDER BY: sorting would hold it all
-    reader = con.sql(query).to_arrow_reader(20_000)
-    with pq.ParquetWriter(tmp, table.arrow_schema, compression="zstd") as writer:
-        for record_batch in reader:
-            writer.write_table(pa.Table.from_batches([record_batch]).cast(table.arrow_schema))
-    replace_atomically(tmp, target)
-    return target
+# -- which months ----------------------------------------------------------------------------
+
+
+def _read_state(parquet_dir: Path) -> dict[str, str] | None:
+    try:
+        state = json.loads((parquet_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("layout") != LAYOUT:
+        return None
+    if not isinstance(state.get("run_id"), str) or not isinstance(state.get("finished_at"), str):
+        return None
+    return state
+
+
+def _write_state(parquet_dir: Path, run_id: str) -> None:
+    state = {"layout": LAYOUT, "run_id": run_id, "finished_at": datetime.now(UTC).isoformat()}
+    tmp = parquet_dir / f"{STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(state) + "\n")
+    _durable_rename(tmp, parquet_dir / STATE_FILE)
+
+
+def _months_since(con: duckdb.DuckDBPyConnection, state: dict[str, str]) -> set[str] | None:
+    """Months of sessions written, or marked deleted, by runs after the last one whose Parquet
+    step finished (runs started later: they never overlap); None if that run is unknown."""
+    started = con.execute(
+        "SELECT started_at FROM export_runs WHERE run_id = ?", [state["run_id"]]
+    ).fetchall()
+    if not started:
+        return None
+    rows = con.execute(
+        f"SELECT DISTINCT {_month_sql('created_at')} FROM sessions WHERE _run_id IN "
+        "(SELECT run_id FROM export_runs WHERE started_at >= ? AND run_id <> ?) "
+        "OR deleted_at >= ?::TIMESTAMPTZ",
+        [started[0][0], state["run_id"], state["finished_at"]],
+    ).fetchall()
+    return {m for (m,) in rows}
+
+
+def _month_sql(column: str) -> str:
+    return f"coalesce(strftime({column} AT TIME ZONE 'UTC', '%Y-%m'), '{NULL_MONTH}')"
+
+
+def _month_filter(months: set[str] | None) -> str:
+    """A WHERE condition on sessions.created_at: ranges, so DuckDB can skip row groups."""
+    if months is None:
+        return "TRUE"
+    ranges = []
+    for month in sorted(months):
+        if month == NULL_MONTH:
+            ranges.append("created_at IS NULL")
+            continue
+        year, mon = (int(x) for x in month.split("-"))
+        end = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+        ranges.append(
+            f"(created_at >= TIMESTAMPTZ '{month}-01 00:00:00+00' "
+            f"AND created_at < TIMESTAMPTZ '{end}-01 00:00:00+00')"
+        )
+    return " OR ".join(ranges) or "FALSE"
+
+
+# -- session-derived tables ------------------------------------------------------------------
+
+
+def _query(table: Table, months: set[str] | None) -> str:
+    """Rows of the months asked for, each with its session's month, in no particular order."""
+    where = _month_filter(months)
+    month = f"{_month_sql('created_at')} AS {PARTITION_KEY}"
+    if table.name == "sessions":
+        # Columns by name: an upgraded table may hold them in another order.
+        columns = ", ".join(table.column_names)
+        return f"SELECT {columns}, {month} FROM sessions WHERE {where}"
+    columns = ", ".join(f"t.{c}" for c in table.column_names)
+    if months is not None:
+        # Two steps, the rows' positions first (PICKED): joining on session_id reads every
+        # column of every row of the table, joining on rowid only the blocks holding the rows
+        # asked for, which are together at the end of the table for recent months.
+        return (
+            f"SELECT {columns}, p.{PARTITION_KEY} FROM {table.name} t "
+            f"JOIN {PICKED} p ON t.rowid = p.row_id"
+        )
+    return (
+        f"SELECT {columns}, s.{PARTITION_KEY} FROM {table.name} t JOIN "
+        f"(SELECT session_id, {month} FROM sessions) s ON t.session_id = s.session_id"
+    )
+
+
+def _picked(table: Table, months: set[str]) -> str:
+    """The rowids of a child table's rows of the months, with their month (rows written only)."""
+    return (
+        f"SELECT t.rowid AS row_id, s.{PARTITION_KEY} FROM {table.name} t JOIN "
+        f"(SELECT session_id, {_month_sql('created_at')} AS {PARTITION_KEY} FROM sessions "
+        f"WHERE {_month_filter(months)}) s ON t.session_id = s.session_id"
+    )
+
+
+@contextmanager
+def _rows(
+    con: duckdb.DuckDBPyConnection, table: Table, months: set[str] | None
+) -> Iterator[pa.RecordBatchReader]:
+    """Stream the table's rows of the months, each with its created_month."""
+    picked = table.name != "sessions" and months is not None
+    if picked:
+        assert months is not None
+        con.register(PICKED, con.sql(_picked(table, months)).to_arrow_table())
+    try:
+        yield con.sql(_query(table, months)).to_arrow_reader(READ_ROWS)
+    finally:
+        if picked:
+            con.unregister(PICKED)
+
+
+class _Dataset:
+    """DIR/parquet while a run rewrites it: staging beside the tables, and what changed."""
+
+    def __init__(self, parquet_dir: Path, months: set[str] | None) -> None:
+        self.root = parquet_dir
+        self.months = months
+        self.snapshot = Snapshot(months=None if months is None else sorted(months))
+        self.staging = parquet_dir / STAGING
+        shutil.rmtree(self.staging, ignore_errors=True)  # a crashed run's leftovers
+        self.staging.mkdir()
+        self._trash = 0
+
+    def write_partitioned(self, con: duckdb.DuckDBPyConnection, table: Table) -> None:
+        table_dir = self.root / table.name
+        table_dir.mkdir(exist_ok=True)
+        before = set(_partitions_on_disk(table_dir))
+        with (
+            _PartitionWriter(table, self.staging / table.name) as writer,
+            _rows(con, table, self.months) as reader,
+        ):
+            for batch in reader:
+                writer.add(batch)
+        staged = writer.staged
+        # A file of layout 1, at the table's root, goes before any partition comes in: beside
+        # them it would be read twice, and Spark refuses a folder mixing both layouts.
+        for old in table_dir.glob("*.parquet"):
+            self._remove(old)
+        considered = before if self.months is None else self.months & before
+        left = (before - considered) | set(staged)
+        # Readers always find a file: the empty table's one goes in before the last partition
+        # goes out, and out only after the first partition is in.
+        empty = table_dir / EMPTY_PARTITION
+        if not left and (self.months is None or not empty.exists()):
+            self._commit(_stage_empty(table, self.staging), empty, table)
+        for month in sorted(staged):
+            self._commit(staged[month], partition_dir(self.root, table, month), table)
+        for month in sorted(considered - set(staged)):
+            self._remove(partition_dir(self.root, table, month))
+        if left and empty.exists():
+            self._remove(empty)
+        fsync_dir(table_dir)
+
+    def write_whole(self, con: duckdb.DuckDBPyConnection, table: Table) -> None:
+        target = self.root / table.name / file_name(table)
+        target.parent.mkdir(exist_ok=True)
+        tmp = self.staging / file_name(table)
+        columns = ", ".join(table.column_names)
+        reader = con.sql(f"SELECT {columns} FROM {table.name}").to_arrow_reader(READ_ROWS)
+        with pq.ParquetWriter(tmp, table.arrow_schema, compression=COMPRESSION) as writer:
+            for batch in reader:
+                writer.write_table(pa.Table.from_batches([batch]).cast(table.arrow_schema))
+        _durable_rename(tmp, target)
+        self.snapshot.written.append(target)
+
+    def _commit(self, staged: Path, target: Path, table: Table) -> None:
+        """Put a staged partition folder in place of target's."""
+        name = file_name(table)
+        _fsync(staged / name)
+        if target.is_dir():
+            os.replace(staged / name, target / name)  # the old file replaced, never beside
+            for other in target.iterdir():  # a partition holds this run's file, nothing else
+                if other.name != name:
+                    self._remove(other)
+            fsync_dir(target)
+        else:
+            os.replace(staged, target)  # the folder appears with its file in it
+        self.snapshot.written.append(target / name)
+
+    def _remove(self, path: Path) -> None:
+        """Take a partition (or a file) out of readers' sight at once, then delete it."""
+        self._trash += 1
+        trash = self.staging / f"removed-{self._trash}"
+        os.replace(path, trash)
+        if trash.is_dir():
+            shutil.rmtree(trash)
+        else:
+            trash.unlink()
+        self.snapshot.removed.append(path)
+
+
+def _partitions_on_disk(table_dir: Path) -> list[str]:
+    prefix = f"{PARTITION_KEY}="
+    return [
+        entry.name[len(prefix) :]
+        for entry in os.scandir(table_dir)
+        if entry.is_dir() and entry.name.startswith(prefix) and entry.name != EMPTY_PARTITION
+    ]
+
+
+class _PartitionWriter:
+    """One Parquet file per month, fed batches of rows of any months, in any order.
+
+    Rows wait per month until they make a row group of GROUP_BYTES; when all that waits passes
+    BUFFER_BYTES the largest month is written early, so memory stays bounded by the two
+    constants, whatever the number of rows or months.
+    """
+
+    def __init__(self, table: Table, staging: Path) -> None:
+        self.table = table
+        self.schema = table.arrow_schema
+        self.staging = staging
+        self.staged: dict[str, Path] = {}  # month -> the staged partition folder
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._waiting: dict[str, list[pa.Table]] = {}
+        self._waiting_bytes: dict[str, int] = {}
+
+    def __enter__(self) -> _PartitionWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            for writer in self._writers.values():
+                writer.close()
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        keys = pc.dictionary_encode(batch.column(PARTITION_KEY))
+        data = pa.Table.from_batches([batch.drop_columns([PARTITION_KEY])]).cast(self.schema)
+        months = keys.dictionary.to_pylist()
+        for number, month in enumerate(months):
+            part = data if len(months) == 1 else data.filter(pc.equal(keys.indices, number))
+            self._wait(str(month), part)
+
+    def _wait(self, month: str, part: pa.Table) -> None:
+        self._waiting.setdefault(month, []).append(part)
+        size = self._waiting_bytes.get(month, 0) + part.nbytes
+        self._waiting_bytes[month] = size
+        if size >= GROUP_BYTES:
+            self._flush(month)
+        elif sum(self._waiting_bytes.values()) >= BUFFER_BYTES:
+            self._flush(max(self._waiting_bytes, key=self._waiting_bytes.__getitem__))
+
+    def _flush(self, month: str) -> None:
+        parts = self._waiting.pop(month, [])
+        self._waiting_bytes.pop(month, None)
+        if not parts:
+            return
+        writer = self._writers.get(month)
+        if writer is None:
+            folder = self.staging / f"{PARTITION_KEY}={month}"
+            folder.mkdir(parents=True)
+            self.staged[month] = folder
+            writer = pq.ParquetWriter(
+                folder / file_name(self.table), self.schema, compression=COMPRESSION
+            )
+            self._writers[month] = writer
+        data = pa.concat_tables(parts)
+        writer.write_table(data, row_group_size=max(1, data.num_rows))
+
+    def close(self) -> None:
+        for month in list(self._waiting):
+            self._flush(month)
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+def _stage_empty(table: Table, staging: Path) -> Path:
+    folder = staging / table.name / EMPTY_PARTITION
+    folder.mkdir(parents=True)
+    pq.write_table(table.arrow_schema.empty_table(), folder / file_name(table),
+                   compression=COMPRESSION)  # fmt: skip
+    return folder
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _durable_rename(tmp: Path, target: Path) -> None:
+    _fsync(tmp)
+    os.replace(tmp, target)
+    fsync_dir(target.parent)

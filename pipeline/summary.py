@@ -87,7 +87,8 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
         if path.suffix != ".parquet":
             lines.append(f"  {path}")
     if parquet:
-        lines.append(f"  {out_dir / 'parquet'}/<table>/<table>.parquet ({len(parquet)} tables)")
+        lines.append(f"  {out_dir / 'parquet'}/ ({len(parquet)} Parquet files rewritten: only the "
+                     "partitions this run changed)")  # fmt: skip
     if summary.mirror_error:
         lines.append(f"not mirrored: {summary.mirror_error}")
     elif summary.mirror is not None:

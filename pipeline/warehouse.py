@@ -27,7 +27,11 @@ SQL_LAYERS = ("staging", "views")  # created in this order: views build on stagi
 STATE_DIR = ".devin-export"
 ROW_GROUP_ROWS = 16_384
 STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that analysts' tools must open the file with
-MEMORY_LIMIT = "128MB"
+# DuckDB's buffer pool: enough for a batch's inserts and a checkpoint. Every block read stays
+# cached up to this limit, so it is most of what a night on a large warehouse holds more than
+# one on an empty warehouse; queries that need more spill to TEMP_DIR under DIR/.devin-export.
+MEMORY_LIMIT = "64MB"
+TEMP_DIR = "tmp"
 
 
 def _month(column: str) -> str:
@@ -54,6 +58,7 @@ class Warehouse:
             self.con = duckdb.connect()
             self.con.execute("SET TimeZone = 'UTC'")
             self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            self.con.execute(f"SET temp_directory = {_quote(self.state_dir / TEMP_DIR)}")
             self._attach()
             self.con.execute("USE warehouse")
             self.con.execute("SET checkpoint_threshold = '64MB'")

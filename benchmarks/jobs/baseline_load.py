@@ -37,6 +37,8 @@ class Columns:
         self.lists: list[list] = [[] for _ in names]
 
     def add(self, *values: object) -> None:
+        # Columns the v2 API never fills (v3's, deleted_at, ended_at...) come last: NULL.
+        values += (None,) * (len(self.lists) - len(values))
         for column, value in zip(self.lists, values, strict=True):
             column.append(value)
 
