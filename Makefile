@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/python run_export.py --demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # Spark, pandas, polars and DuckDB read every table of an exported warehouse (tests/interop).
 $(INTEROP_STAMP): $(STAMP) pyproject.toml
