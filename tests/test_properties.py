@@ -130,7 +130,7 @@ def pr_expected(pr: dict) -> dict[str, Any]:
     return {"url": url, "state": state, "repo": repo, "pr_number": number}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(session_responses())
 @example(json.loads(DOCUMENTED_EXAMPLE.read_text()) if DOCUMENTED_EXAMPLE.exists() else BASE)
 def test_every_field_lands_exactly_once(response: dict) -> None:
@@ -210,7 +210,7 @@ def _outcome(validate: Callable[[], SessionDetail]) -> object:
     return ("accepted", session.model_dump(), session.model_extra)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(session_responses(), invalid_responses().map(lambda case: case[0])))
 def test_validating_from_json_accepts_and_rejects_exactly_what_the_dict_path_does(
     response: dict,
@@ -223,7 +223,7 @@ def test_validating_from_json_accepts_and_rejects_exactly_what_the_dict_path_doe
     assert from_json == from_dict
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(invalid_responses())
 def test_invalid_responses_are_rejected(case: tuple[dict, tuple]) -> None:
     response, path = case

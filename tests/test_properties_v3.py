@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic_core
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from pipeline.sources.v3 import V3Source
 from tests.helpers import FIXTURES
@@ -46,7 +46,7 @@ def feedback(item: Any) -> dict[str, Any]:
     return {"issue_id": None, **item}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(insights_responses())
 @example(json.loads(EXAMPLE.read_text()))
 @example(json.loads(PENDING.read_text()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.redact import RUN, Redactor
@@ -28,6 +28,10 @@ def texts_with_pieces(draw: st.DrawFn, secret: str) -> str:
     return "".join(parts)
 
 
+RELAXED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@RELAXED
 @given(st.data(), keys)
 def test_no_run_of_the_secret_survives_in_text_or_bytes(data: st.DataObject, secret: str) -> None:
     text = data.draw(texts_with_pieces(secret))
@@ -36,6 +40,7 @@ def test_no_run_of_the_secret_survives_in_text_or_bytes(data: st.DataObject, sec
     assert not leaks(secret, redactor.bytes(text.encode()).decode("utf-8", "replace"))
 
 
+@RELAXED
 @given(keys, noise)
 def test_text_without_a_run_of_the_secret_is_left_alone(secret: str, text: str) -> None:
     if not leaks(secret, text):
