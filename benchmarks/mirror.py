@@ -7,10 +7,8 @@ process of its own:
 1. the exporter's first run (`--all`) with `--parquet-url`: the mirror uploads every file;
 2. a night: a few hundred recent sessions change, the next incremental `--all` re-fetches them
    and the mirror uploads what changed. Both from the exporter's own --summary-json.
-The same two steps are then measured on a Hive-partitioned tree (created_month=YYYY-MM, the
-layout SPEC section 3 asks for) built from each run's tables, sorted by key so that a partition
-whose rows did not change keeps its bytes: there a night should upload only the partitions its
-sessions live in. Ratios (night / first run) are taken within the same run, on the same machine.
+A night should upload only the partitions its sessions live in (and the run tables). Ratios
+(night / first run) are taken within the same run, on the same machine.
 Writes benchmarks/work/mirror-results.md.
 """
 
@@ -19,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -30,14 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from benchmarks.common import PYTHON, ROOT, RUN_EXPORT, WORK, fresh_dir
+from benchmarks.common import PYTHON, RUN_EXPORT, WORK, fresh_dir
 from pipeline.fake_api import FakeApiServer, FakeDevin
 from pipeline.mirror import MirrorResult
-from pipeline.schema import TABLES
 
 BUCKET = "devin-bench"
 CHANGED_AT_NIGHT = 300  # recent sessions updated between the two runs
@@ -56,27 +48,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.mirror")
     parser.add_argument("--sessions", type=int, default=100_000)
     args = parser.parse_args(argv)
+    text = run_mirror(args.sessions)
+    (WORK / "mirror-results.md").write_text(text)
+    print(text)
+    return 0
+
+
+def run_mirror(sessions: int) -> str:
+    """Measure a first run's upload and a night's; return the markdown section."""
     work = fresh_dir(WORK / "mirror")
     rows: list[tuple[str, str, MirrorResult, int]] = []
-    devin = FakeDevin(sessions=args.sessions, seed=0)
+    devin = FakeDevin(sessions=sessions, seed=0)
     with moto_server() as endpoint, FakeApiServer(devin).start() as api:
         env = {**os.environ, **AWS, "AWS_ENDPOINT_URL": endpoint, "DEVIN_API_KEY": "bench-key"}
         create_bucket(endpoint)
-        out, tree = work / "out", work / "partitioned"
+        out = work / "out"
         for night in (False, True):
             label = "night" if night else "first run"
             if night:
                 for sid in devin.ids()[-CHANGED_AT_NIGHT:]:
                     devin.update(sid, title=f"renamed at night: {sid}")
             result, total = export(api.url, out, env, work / f"{label}.json")
-            rows.append(("exporter's layout (this branch)", label, result, total))
-            total = partition(out / "parquet", tree)
-            result = mirror_in_child(tree, env)
-            rows.append(("Hive-partitioned (created_month)", label, result, total))
-    text = report(rows, args.sessions)
-    (WORK / "mirror-results.md").write_text(text)
-    print(text)
-    return 0
+            rows.append(("partitioned by created_month", label, result, total))
+    return report(rows, sessions)
 
 
 @contextmanager
@@ -134,58 +128,6 @@ def export(api_url: str, out: Path, env: dict[str, str], summary: Path) -> tuple
     return result, result.uploaded + result.unchanged
 
 
-def mirror_in_child(tree: Path, env: dict[str, str]) -> MirrorResult:
-    """Mirror tree in a process of its own, as the exporter does: botocore's import included."""
-    code = (
-        "import dataclasses, json, sys, pathlib\n"
-        "from pipeline.mirror import mirror_parquet, parse_s3_url\n"
-        "url = parse_s3_url(sys.argv[2])\n"
-        "print(json.dumps(dataclasses.asdict(mirror_parquet(pathlib.Path(sys.argv[1]), url))))"
-    )
-    command = [str(PYTHON), "-c", code, str(tree), f"s3://{BUCKET}/partitioned"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"mirror failed ({done.returncode}): {done.stderr[-2000:]}")
-    return MirrorResult(**json.loads(done.stdout))
-
-
-def partition(parquet: Path, tree: Path) -> int:
-    """Write parquet's tables as a Hive-partitioned tree under tree; return its file count.
-
-    Each partition is sorted by the table's key and written with fixed settings, so a partition
-    whose rows are the same has the same bytes as last time.
-    """
-    shutil.rmtree(tree, ignore_errors=True)
-    sessions = pq.read_table(parquet / "sessions", columns=["session_id", "created_at"])
-    months = pa.table({
-        "session_id": sessions["session_id"],
-        "created_month": pc.fill_null(
-            pc.strftime(sessions["created_at"], format="%Y-%m", locale="C"), "unknown"
-        ),
-    })  # fmt: skip
-    files = 0
-    for table in TABLES:
-        data = pq.read_table(parquet / table.name)
-        if "created_month" in data.column_names:  # already partitioned: from its path
-            data = data.drop_columns("created_month")
-        if table.name in RUN_TABLES or "session_id" not in data.column_names:
-            files += write(data.sort_by([(k, "ascending") for k in table.key]),
-                           tree / table.name / f"{table.name}.parquet")  # fmt: skip
-            continue
-        data = data.join(months, "session_id", join_type="left outer")
-        for month in pc.unique(data["created_month"]).to_pylist():
-            part = data.filter(pc.equal(data["created_month"], month)).drop_columns("created_month")
-            part = part.sort_by([(k, "ascending") for k in table.key])
-            files += write(part, tree / table.name / f"created_month={month}" / "part-0.parquet")
-    return files
-
-
-def write(table: pa.Table, path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
-    return 1
-
-
 def report(rows: list[tuple[str, str, MirrorResult, int]], sessions: int) -> str:
     lines = [
         f"### Mirror to S3 (moto on 127.0.0.1), {sessions:,} sessions, "
@@ -212,8 +154,7 @@ def report(rows: list[tuple[str, str, MirrorResult, int]], sessions: int) -> str
     lines += [
         "",
         "Seconds are the mirror's own (list, hash, upload, delete; botocore's import and the "
-        "client's set-up included), from the exporter's summary (its layout) or from a process "
-        "that only mirrors (the partitioned tree).",
+        "client's set-up included), from the exporter's summary.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -526,6 +526,7 @@ def render(
     reps_note: str,
     startup: JobResult | None = None,
     night: dict[int, NightResult] | None = None,
+    mirror: str | None = None,
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -545,5 +546,9 @@ def render(
         lines += memory_section(load) + [""]
     if night is not None:
         lines += night_section(night) + [""]
+    if (
+        mirror is not None
+    ):  # benchmarks/mirror.py's table: --parquet-url, a night against a first run
+        lines += ["## 5. Object storage (`--parquet-url`)", "", mirror, ""]
     lines += profile_section()
     return "\n".join(lines) + "\n"

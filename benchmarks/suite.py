@@ -14,6 +14,7 @@ from benchmarks.common import BENCH_DIR, WORK
 from benchmarks.datasets import dataset_path, ensure_datasets
 from benchmarks.extract import run_extract, startup_cost
 from benchmarks.load import LoadPlan, load_plan, run_load
+from benchmarks.mirror import run_mirror
 from benchmarks.night import run_night
 from benchmarks.report import RunInfo, render
 
@@ -27,7 +28,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Benchmark extraction and loading; write RESULTS.md.",
     )
     p.add_argument("--quick", action="store_true", help="small sizes, one run each (smoke test)")
-    p.add_argument("--only", choices=("extract", "load", "night"), help="run one benchmark only")
+    p.add_argument(
+        "--only", choices=("extract", "load", "night", "mirror"), help="run one benchmark only"
+    )
     p.add_argument("--skip-dlt", action="store_true", help="leave out the dlt comparisons")
     p.add_argument(
         "--output",
@@ -77,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     if plan is not None:
         load = run_load(plan, {n: dataset_path(n) for n in plan.reps})
     night = run_night(args.quick, reps) if args.only in (None, "night") else None
+    mirror = None
+    if args.only in (None, "mirror"):
+        mirror = run_mirror(10_000 if args.quick else 100_000)
     info = RunInfo(
         started=started,
         argv=sys.argv[1:] if argv is None else argv,
@@ -89,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(info, extract, load, _reps_note(args.quick), startup, night))
+    text = render(info, extract, load, _reps_note(args.quick), startup, night)
+    output.write_text(
+        text + ("\n## 5. Object storage (--parquet-url)\n\n" + mirror if mirror else "")
+    )
     print(f"wrote {output} ({info.total_seconds:.0f} s in all)")
     return 0
