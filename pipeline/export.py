@@ -155,6 +155,9 @@ class ExportRun:
 
     def finish(self) -> Summary:
         summary, warehouse = self.summary, self.warehouse
+        # Flush the run's writes first: under the cache's small limit, the checks' joins and the
+        # Parquet reads need the room that not-yet-checkpointed blocks would hold.
+        warehouse.checkpoint()
         warehouse.create_views()
         summary.checks = evaluate(warehouse.db)  # they read the views' staging relations
         checked_at = datetime.now(UTC)

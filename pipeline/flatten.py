@@ -87,7 +87,9 @@ def analysis_rows(
     sid: str, issues: list[Any], action_items: list[Any], timeline: list[Any], feedback: list[Any]
 ) -> Rows:
     """Return the rows of an analysis' lists, v2's or v3's: what only v3 sends (an issue's id, a
-    timeline event's color and issue) is NULL for v2, whose models have no such fields."""
+    timeline event's color and issue) is NULL for v2, whose models have no such fields. They are
+    read from the model's __dict__ (its fields, never its extras): getattr with a default goes
+    through pydantic's __getattr__ and an exception, which made a whole rebuild 40 % slower."""
     return {
         "issues": [
             ISSUES.row(
@@ -96,7 +98,7 @@ def analysis_rows(
                 issue=x.issue,
                 impact=x.impact,
                 label=x.label,
-                issue_id=getattr(x, "id", None),
+                issue_id=vars(x).get("id"),
             )  # fmt: skip
             for i, x in enumerate(issues)
         ],
@@ -116,8 +118,8 @@ def analysis_rows(
                 ordinal=i,
                 title=x.title,
                 description=x.description,
-                color=getattr(x, "color", None),
-                issue_id=getattr(x, "issue_id", None),
+                color=vars(x).get("color"),
+                issue_id=vars(x).get("issue_id"),
             )  # fmt: skip
             for i, x in enumerate(timeline)
         ],

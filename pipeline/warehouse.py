@@ -395,6 +395,10 @@ class Warehouse:
                 names.append(path.stem)
         return names
 
+    def checkpoint(self) -> None:
+        with storage_errors(str(self.work_path)):
+            self.db.execute("CHECKPOINT")
+
     def publish(self) -> Path:
         """Checkpoint and close the working copy, then put a copy of it over DIR/devin.duckdb."""
         with storage_errors(str(self.published_path)):

@@ -525,3 +525,17 @@ def test_results_land_in_v_quality_checks(tmp_path: Path) -> None:
     assert outcomes["known_statuses"] == "failed"
     assert outcomes["unique_keys"] == "passed"
     assert outcomes["z_broken"] == "broken"
+
+
+def test_every_check_runs_within_a_small_cache(tmp_path: Path) -> None:
+    # The exporter's DuckDB cache is small (warehouse.MEMORY_LIMIT) and a check that needs more
+    # comes out broken. Ten anti-joins in one query once did, at 20,000 sessions under 64 MB;
+    # this is the same squeeze, scaled down.
+    from tests.helpers import run_cli
+
+    out = tmp_path / "out"
+    assert run_cli("--demo", "3000", "--out", str(out), "--quiet", key=None).code == 0
+    con = duckdb.connect(str(out / "devin.duckdb"), read_only=True)
+    con.execute("SET memory_limit = '16MB'")
+    broken = [r for r in evaluate(con) if r.error is not None]
+    assert broken == []

@@ -1,89 +1,33 @@
 -- severity: error
--- Child rows whose session_id is in no row of sessions.
-select
-    concat('session_tags(', session_id, ', ', ordinal, ')') as key
-from session_tags
-where not exists (
-    select 1 from sessions where sessions.session_id = session_tags.session_id
+-- Child rows whose session_id is in no row of sessions. One anti-join over every child table's
+-- rows: one hash of the sessions' ids, so the check runs within the exporter's small cache.
+with child_rows as (
+
+    select 'session_tags' as source, session_id, ordinal::varchar as position from session_tags
+    union all
+    select 'pull_requests', session_id, ordinal::varchar from pull_requests
+    union all
+    select 'issues', session_id, ordinal::varchar from issues
+    union all
+    select 'action_items', session_id, ordinal::varchar from action_items
+    union all
+    select 'timeline_events', session_id, ordinal::varchar from timeline_events
+    union all
+    select 'feedback_items', session_id, ordinal::varchar from feedback_items
+    union all
+    select 'session_languages', session_id, ordinal::varchar from session_languages
+    union all
+    select 'session_tools', session_id, ordinal::varchar from session_tools
+    union all
+    select 'child_sessions', session_id, ordinal::varchar from child_sessions
+    union all
+    select 'note_usages', session_id, kind || ', ' || ordinal from note_usages
+
 )
 
-union all
-
 select
-    concat('pull_requests(', session_id, ', ', ordinal, ')') as key
-from pull_requests
+    concat(source, '(', session_id, ', ', position, ')') as key
+from child_rows
 where not exists (
-    select 1 from sessions where sessions.session_id = pull_requests.session_id
-)
-
-union all
-
-select
-    concat('issues(', session_id, ', ', ordinal, ')') as key
-from issues
-where not exists (
-    select 1 from sessions where sessions.session_id = issues.session_id
-)
-
-union all
-
-select
-    concat('action_items(', session_id, ', ', ordinal, ')') as key
-from action_items
-where not exists (
-    select 1 from sessions where sessions.session_id = action_items.session_id
-)
-
-union all
-
-select
-    concat('timeline_events(', session_id, ', ', ordinal, ')') as key
-from timeline_events
-where not exists (
-    select 1 from sessions where sessions.session_id = timeline_events.session_id
-)
-
-union all
-
-select
-    concat('feedback_items(', session_id, ', ', ordinal, ')') as key
-from feedback_items
-where not exists (
-    select 1 from sessions where sessions.session_id = feedback_items.session_id
-)
-
-union all
-
-select
-    concat('session_languages(', session_id, ', ', ordinal, ')') as key
-from session_languages
-where not exists (
-    select 1 from sessions where sessions.session_id = session_languages.session_id
-)
-
-union all
-
-select
-    concat('session_tools(', session_id, ', ', ordinal, ')') as key
-from session_tools
-where not exists (
-    select 1 from sessions where sessions.session_id = session_tools.session_id
-)
-
-union all
-
-select
-    concat('child_sessions(', session_id, ', ', ordinal, ')') as key
-from child_sessions
-where not exists (
-    select 1 from sessions where sessions.session_id = child_sessions.session_id
-)
-
-union all
-
-select
-    concat('note_usages(', session_id, ', ', kind, ', ', ordinal, ')') as key
-from note_usages
-where not exists (
-    select 1 from sessions where sessions.session_id = note_usages.session_id
+    select 1 from sessions where sessions.session_id = child_rows.session_id
 )
