@@ -1,8 +1,9 @@
 """Every query of the report, and nothing else: the only module that knows view and column names.
 
-Figures come from the analyst views (v_sessions, v_daily_usage, v_pull_requests,
-v_repo_outcomes, v_user_usage, v_issue_labels, v_action_items), so the report always says what
-an analyst querying the warehouse would find. Data health reads the run log (export_runs,
+Figures come from the analyst views (v_daily_usage, v_pull_requests, v_repo_outcomes,
+v_user_usage, v_issue_labels, v_action_items, and stg_sessions, the staging view v_sessions
+adds its counts to: a figure of sessions alone reads it, so as not to count every child table
+for nothing), so the report always says what an analyst querying the warehouse would find. Data health reads the run log (export_runs,
 export_errors, quality_checks) directly: those are records of runs, not figures.
 
 Rows are read by column name (fetch_dicts), so a view that gains a column or changes its order
@@ -122,7 +123,7 @@ def headline(con: duckdb.DuckDBPyConnection, period: Period) -> Headline:
         select
             count(*) as sessions,
             coalesce(sum(acus_consumed), 0) as acus
-        from v_sessions
+        from stg_sessions
         where created_date between ? and ?
         """,
         [period.first, period.last],
@@ -202,7 +203,7 @@ def sessions_by_status(con: duckdb.DuckDBPyConnection, newest: date) -> DailySer
         con,
         """
         select created_date, coalesce(status, '(no status)') as status, count(*) as sessions
-        from v_sessions
+        from stg_sessions
         where created_date between ? and ?
         group by all
         """,
@@ -275,15 +276,15 @@ def action_items(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def breakdown(con: duckdb.DuckDBPyConnection, column: str) -> list[tuple[str | None, int]]:
-    """Return sessions by a v3 column of v_sessions; empty when it is NULL everywhere."""
+    """Return sessions by a v3 column of stg_sessions; empty when it is NULL everywhere."""
     assert column in ("origin", "category", "session_size")  # never text from outside
     rows = fetch_dicts(
         con,
         f"""
         select {column} as value, count(*) as sessions
-        from v_sessions
+        from stg_sessions
         group by all
-        having (select count({column}) from v_sessions) > 0
+        having (select count({column}) from stg_sessions) > 0
         order by sessions desc, value nulls last
         """,
     )
@@ -378,7 +379,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> ReportData:
                 max(created_date) as newest_day,
                 max(created_at) as newest,
                 max(updated_at) as newest_update
-            from v_sessions
+            from stg_sessions
             """,
         )[0]
         data = ReportData(
