@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, fresh_dir
+from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, api_process, fresh_dir
 from benchmarks.datasets import SEED
 from benchmarks.measure import JobResult, Sampler, Stat, run_job, stat
 from pipeline.fake_api import FakeDevin
@@ -126,22 +125,8 @@ def fake_api(sessions: int, latency_ms: float, log: Path) -> Iterator[FakeApi]:
         PYTHON, "-m", "pipeline.fake_api", "--port", "0", "--seed", str(SEED), "--preload",
         "--sessions", str(sessions), "--latency-ms", str(latency_ms),
     ]  # fmt: skip
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
-    try:
-        first = proc.stdout.readline().decode() if proc.stdout else ""
-        found = re.search(r"http://[\d.]+:\d+", first)
-        if not found:
-            raise RuntimeError(f"the fake API did not start: {first!r}; see {log}")
-        yield FakeApi(proc, found.group(0))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with api_process(cmd, log) as (proc, url):
+        yield FakeApi(proc, url)
 
 
 class ConnectionSampler(Sampler):

@@ -10,9 +10,7 @@ job is the exporter's whole process: wall time and peak memory of its process tr
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, fresh_dir
+from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, api_process, fresh_dir
 from benchmarks.datasets import SEED, ensure_datasets, line_session_id
 from benchmarks.measure import JobResult, Stat, run_job, stat
 from pipeline.fake_api import FakeDevin
@@ -118,22 +116,8 @@ def night_api(sessions: int, updated: Path, work: Path) -> Iterator[NightApi]:
         PYTHON, JOBS / "night_api.py", str(sessions), str(SEED), NOW.isoformat(),
         str(LATENCY_MS), updated, str(NEW), ids_file,
     ]  # fmt: skip
-    log = work / f"api-{sessions}.log"
-    with open(log, "wb") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
-    try:
-        first = proc.stdout.readline().decode() if proc.stdout else ""
-        found = re.search(r"http://[\d.]+:\d+", first)
-        if not found:
-            raise RuntimeError(f"the night's API did not start: {first!r}; see {log}")
-        yield NightApi(found.group(0), ids_file)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with api_process(cmd, work / f"api-{sessions}.log") as (_, url):
+        yield NightApi(url, ids_file)
 
 
 def _night(api: NightApi, out: Path, log: Path, run_export: Path = RUN_EXPORT) -> JobResult:
