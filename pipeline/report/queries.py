@@ -3,8 +3,9 @@
 Figures come from the analyst views (v_daily_usage, v_pull_requests, v_repo_outcomes,
 v_user_usage, v_issue_labels, v_action_items, and stg_sessions, the staging view v_sessions
 adds its counts to: a figure of sessions alone reads it, so as not to count every child table
-for nothing), so the report always says what an analyst querying the warehouse would find. Data health reads the run log (export_runs,
-export_errors, quality_checks) directly: those are records of runs, not figures.
+for nothing), so the report always says what an analyst querying the warehouse would find.
+Data health reads the run log (export_runs, export_errors, quality_checks) directly: those are
+records of runs, not figures.
 
 Rows are read by column name (fetch_dicts), so a view that gains a column or changes its order
 does not move anything here; a renamed column is one edit in this file.
