@@ -247,7 +247,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
 
 def _parquet_url(flag: str | None, environ: dict[str, str]) -> str:
     """Return the checked mirror URL (the flag wins over the variable), or "" for none."""
-    from pipeline.mirror import URL_VARIABLE, parse_s3_url  # light: botocore waits for a mirror
+    from pipeline.s3url import URL_VARIABLE, parse_s3_url
 
     if flag is not None:  # --parquet-url '' turns off a mirror the variable asks for
         return str(parse_s3_url(flag, "--parquet-url")) if flag.strip() else ""

@@ -18,13 +18,14 @@ from pipeline.errors import ApiStatusError, AuthError, ExportError, MirrorError
 from pipeline.files import storage_errors
 from pipeline.ids import is_valid_session_id, unique
 from pipeline.lock import OutputLock
-from pipeline.mirror import mirror_parquet, parse_s3_url
+from pipeline.mirror import mirror_parquet
 from pipeline.parquet import write_snapshots
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
 from pipeline.report import report_after_run
 from pipeline.responses import Kind, Response
+from pipeline.s3url import parse_s3_url
 from pipeline.schema import QUALITY_CHECKS
 from pipeline.settings import Settings
 from pipeline.sources import source_for

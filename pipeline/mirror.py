@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -28,16 +27,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pipeline.errors import MirrorError, UsageError
+from pipeline.errors import MirrorError
+from pipeline.s3url import URL_VARIABLE, S3Url
 
-URL_VARIABLE = "DEVIN_EXPORT_PARQUET_URL"
 # Written after the data, so their newest run is only listed once its data is in the bucket.
 RUN_TABLES = ("export_runs", "export_errors", "quality_checks")
 METADATA_MD5 = "md5"  # x-amz-meta-md5: hex MD5 of the file, for ETags that are not one
 MULTIPART_THRESHOLD = 64 << 20  # above it, parts: a dropped connection costs a part, not a file
 PART_SIZE = 8 << 20  # read into memory, one part per worker at a time
 WORKERS = 8
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _CREDENTIAL_CODES = {
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
@@ -54,46 +52,6 @@ _PERMISSIONS = {
 }
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class S3Url:
-    bucket: str
-    prefix: str = ""  # no leading or trailing slash; "" is the whole bucket
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
-
-    @property
-    def key_prefix(self) -> str:
-        """Return the prefix every key starts with: "prefix/", or "" for the whole bucket."""
-        return f"{self.prefix}/" if self.prefix else ""
-
-
-def parse_s3_url(text: str, source: str = "--parquet-url") -> S3Url:
-    """Return the bucket and prefix of s3://BUCKET[/PREFIX]; raise UsageError otherwise."""
-    shown = "(not shown: it holds an @)" if "@" in text else repr(text)  # may hold a secret
-
-    def refuse(reason: str) -> UsageError:
-        return UsageError(f"{source} {shown} is not s3://BUCKET[/PREFIX]: {reason}")
-
-    parts = urlsplit(text.strip())
-    if parts.scheme.lower() != "s3" or not text.strip().lower().startswith("s3://"):
-        raise refuse("it must start with s3://")
-    if "@" in parts.netloc:
-        raise refuse("credentials do not belong in the URL: use AWS_PROFILE or AWS_* variables")
-    if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise refuse("no ?query or #fragment")
-    bucket = parts.netloc
-    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
-        raise refuse("a bucket name is 3-63 lowercase letters, digits, '.' and '-'")
-    prefix = parts.path.strip("/")
-    segments = prefix.split("/") if prefix else []
-    if any(s in ("", ".", "..") for s in segments):
-        raise refuse("the prefix has an empty, '.' or '..' segment")
-    if any(ord(c) < 32 or c == "\x7f" for c in prefix):
-        raise refuse("the prefix has control characters")
-    return S3Url(bucket, prefix)
 
 
 @dataclass

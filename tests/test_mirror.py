@@ -19,15 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import MirrorError, UsageError
-from pipeline.mirror import (
-    Mirror,
-    MirrorResult,
-    S3Url,
-    connect,
-    local_files,
-    mirror_parquet,
-    parse_s3_url,
-)
+from pipeline.mirror import Mirror, MirrorResult, connect, local_files, mirror_parquet
+from pipeline.s3url import S3Url, parse_s3_url
 from tests.helpers import KEY, ROOT, all_text_in, run_cli
 from tests.s3store import REGION, FaultProxy, MotoStore
 
