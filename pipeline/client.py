@@ -26,6 +26,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 
 from pipeline import __version__
 from pipeline.errors import (
+    AnswerTooLarge,
     ApiConnectionError,
     ApiError,
     ApiStatusError,
@@ -39,6 +40,9 @@ from pipeline.redact import Redactor
 from pipeline.responses import Kind, Response
 
 MAX_RETRY_AFTER = 300.0
+# A page of 200 sessions is about 1.2 MB; a runaway body (a proxy streaming without end, a
+# decompression bomb) is cut here, so 16 workers can never hold more than 16 times this.
+MAX_ANSWER_BYTES = 32 * 2**20
 
 T = TypeVar("T")
 
@@ -178,12 +182,7 @@ class DevinClient:
                 retries=False, redirect=False, preload_content=False,
             )  # fmt: skip
             try:
-                chunks = []
-                # The read timeout bounds each read; the deadline bounds the whole answer.
-                for chunk in resp.stream(65536):
-                    chunks.append(chunk)
-                    if time.monotonic() > deadline:
-                        raise _Retryable(ApiTimeout(f"no complete answer from {url} in time"))
+                chunks = self._read_bounded(resp, url, deadline)
             finally:
                 resp.release_conn()
         except urllib3.exceptions.TimeoutError:
@@ -202,6 +201,26 @@ class DevinClient:
         except ValueError as err:
             error = UnparseableBody(f"body is not JSON ({err}): {url}", body)
             raise _Retryable(error) from None
+
+    def _read_bounded(self, resp: Any, url: str, deadline: float) -> list[bytes]:
+        """Return the body's chunks; the read timeout bounds each read, the deadline the whole
+        answer, MAX_ANSWER_BYTES its size (counted decoded, so a gzip bomb stops there too)."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.stream(65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                resp.close()  # the rest is never read: the connection cannot be reused
+                head = self.redactor.bytes(b"".join(chunks)[:65536])
+                message = (
+                    f"answer larger than {MAX_ANSWER_BYTES >> 20} MiB, not read further: {url}"
+                )
+                raise AnswerTooLarge(message, head)
+            if time.monotonic() > deadline:
+                resp.close()
+                raise _Retryable(ApiTimeout(f"no complete answer from {url} in time"))
+        return chunks
 
     def _status_error(
         self, status: int, url: str, body: bytes, headers: Any

@@ -65,6 +65,10 @@ class UnparseableBody(ApiError):
         self.body = body
 
 
+class AnswerTooLarge(UnparseableBody):
+    """An answer longer than any session or page can be: a proxy or server that does not stop."""
+
+
 class IncompleteListing(ApiError):
     """The list endpoint stopped before every session was listed (or could not be followed)."""
 

@@ -225,3 +225,30 @@ def test_a_server_whose_clock_runs_ahead_hides_nothing_from_a_v2_listing(devin, 
     assert_exact_or_reported(result, out, devin, "v2")
     stored = {sid for (sid,) in query(out / "devin.duckdb", "select session_id from sessions")}
     assert set(fresh) <= stored
+
+
+@pytest.mark.parametrize("gzip", [False, True], ids=["runaway-body", "gzip-bomb"])
+def test_an_answer_without_end_fails_its_session_only(devin, version, out, gzip):
+    (huge,) = devin.plant("oversized", 1)  # 33 MiB; gzipped, about 33 KiB on the wire
+    others = [sid for sid in devin.ids()[:4] if sid != huge]
+    with serving(devin, Quirks(gzip=gzip)) as server:
+        result = run_cli(huge, *others, "--out", str(out), "--api-url", server.url, "--quiet",
+                         key=KEYS[version])  # fmt: skip
+    assert result.code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    db = out / "devin.duckdb"
+    (error,) = query(db, "select session_id, kind, message from export_errors")
+    assert error[:2] == (huge, "invalid_response")
+    assert "larger than 32 MiB" in error[2]
+    kept = all_text_in(out / "raw" / "quarantine")
+    assert huge.encode() in kept and len(kept) < 1 << 20  # the first 64 KiB, not the 33 MiB
+    stored = {sid for (sid,) in query(db, "select session_id from sessions")}
+    assert stored == set(others)
+
+
+def test_a_listing_page_without_end_is_reported(devin, version, out):
+    devin.plant("oversized", 1)
+    with serving(devin, Quirks(page_cap=50)) as server:
+        result = export(server, out, version)
+    errors = assert_exact_or_reported(result, out, devin, version)
+    assert result.code == 1 and ("listing", "incomplete_listing") in errors
