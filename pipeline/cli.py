@@ -224,7 +224,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         )
     return Settings(
         out_dir=args.out or (DEMO_OUT if args.demo else DEFAULT_OUT),
-        api_url=args.api_url or environ.get("DEVIN_API_URL") or DEFAULT_API_URL,
+        api_url=_api_url(args.api_url, environ) if network else DEFAULT_API_URL,
         api_key=key,
         api_version=version,
         session_ids=tuple(ids),
@@ -243,6 +243,24 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         fail_on_check_errors=args.fail_on_check_errors,
         parquet_url=parquet_url,
     )
+
+
+def _api_url(flag: str | None, environ: dict[str, str]) -> str:
+    """Return the API's base URL, checked: http(s) with a host, plain http only to this machine."""
+    name, url = ("--api-url", flag) if flag else ("DEVIN_API_URL", environ.get("DEVIN_API_URL"))
+    url = (url or DEFAULT_API_URL).strip()
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    hostname = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+    if scheme.lower() not in ("http", "https") or not hostname:
+        raise UsageError(f"{name} {url!r} is not http(s)://HOST[/PATH], like {DEFAULT_API_URL}")
+    loopback = hostname in ("localhost", "::1") or hostname.startswith("127.")
+    if scheme.lower() == "http" and not loopback:
+        raise UsageError(
+            f"{name} {url!r} would send the key unencrypted: use https:// "
+            "(plain http only to localhost)"
+        )
+    return url
 
 
 def _parquet_url(flag: str | None, environ: dict[str, str]) -> str:

@@ -185,6 +185,13 @@ class DevinClient:
                 chunks = self._read_bounded(resp, url, deadline)
             finally:
                 resp.release_conn()
+        except urllib3.exceptions.NameResolutionError:
+            message = f"connection failed: {url}: the host name does not resolve"
+            raise _Retryable(ApiConnectionError(message)) from None
+        except urllib3.exceptions.NewConnectionError as err:  # a TimeoutError too, in urllib3
+            reason = str(err).rpartition("] ")[2] or "cannot connect"
+            message = f"connection failed: {url}: {reason}"
+            raise _Retryable(ApiConnectionError(message)) from None
         except urllib3.exceptions.TimeoutError:
             message = f"timed out after {self.config.timeout:g}s: {url}"
             raise _Retryable(ApiTimeout(message)) from None

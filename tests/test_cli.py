@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -239,6 +240,10 @@ def test_summary_json_for_machines(server, out, tmp_path):
         (["--ids-file", "/nonexistent/ids.txt"], KEY, "cannot read ids file /nonexistent/ids.txt"),
         (["--from-raw", "/nonexistent", "--all"], KEY, "--from-raw rebuilds without the network"),
         (["--from-raw", "/nonexistent"], None, "no such file or directory"),
+        (["--all", "--api-url", "api.devin.ai"], KEY, "is not http(s)://HOST"),
+        (["--all", "--api-url", "ftp://api.devin.ai"], KEY, "is not http(s)://HOST"),
+        (["--all", "--api-url", "https://"], KEY, "is not http(s)://HOST"),
+        (["--all", "--api-url", "http://api.devin.ai"], KEY, "would send the key unencrypted"),
     ],
 )
 def test_usage_errors_exit_2_with_one_clear_line(args, key, message, out):
@@ -247,6 +252,15 @@ def test_usage_errors_exit_2_with_one_clear_line(args, key, message, out):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (out / "devin.duckdb").exists()
+
+
+def test_an_api_that_refuses_connections_is_named_so(out):
+    with socket.socket() as placeholder:  # a port nobody listens on
+        placeholder.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{placeholder.getsockname()[1]}"
+    result = run_cli("--all", "--out", str(out), "--api-url", url, "--retries", "0", key=KEY)
+    assert result.code == 1
+    assert "Connection refused" in result.stderr and "timed out" not in result.stderr
 
 
 @pytest.mark.parametrize(
