@@ -339,6 +339,19 @@ def orphans() -> tuple[Rows, set[str]]:
     return plant, {key_text(t, rows[0]) for t, rows in plant.items()}
 
 
+def one_session_under_two_ids() -> tuple[Rows, set[str]]:
+    plant = {
+        "sessions": [
+            session("devin-5f1e", api_version="v2"),
+            session("5f1e", **V3),  # the same session as v3 may name it
+            session("devin-devin-7", api_version="v2"),  # only a prefix apart: flagged too
+            session("devin-7", **V3),
+            session("devin-9", api_version="v2"),  # alone: fine
+        ]
+    }
+    return plant, {"sessions(5f1e)", "sessions(devin-7)"}
+
+
 PLANTS: dict[str, Callable[[], tuple[Rows, set[str]]]] = {
     "unique_keys": duplicate_keys,
     "required_columns": nulls_in_required_columns,
@@ -353,6 +366,7 @@ PLANTS: dict[str, Callable[[], tuple[Rows, set[str]]]] = {
     "known_pr_states": unknown_pr_states,
     "analysis_overdue": overdue_analyses,
     "child_rows_have_session": orphans,
+    "one_id_per_session": one_session_under_two_ids,
 }
 SEVERITY = {
     "unique_keys": "error",
@@ -366,6 +380,7 @@ SEVERITY = {
     "known_pr_states": "warn",
     "analysis_overdue": "warn",
     "child_rows_have_session": "error",
+    "one_id_per_session": "warn",
 }
 
 
