@@ -170,6 +170,7 @@ def cursor_pages(
 
     def pages() -> Iterator[Response]:
         cursor: str | None = None
+        followed: set[str] = set()  # a few thousand short strings at a million sessions
         while True:
             resp, page = _not_empty(partial(fetch, cursor), limit, "has_next_page", "end_cursor")
             yield resp
@@ -178,6 +179,10 @@ def cursor_pages(
             if not isinstance(page.cursor, str) or not page.cursor or page.cursor == cursor:
                 yield incomplete("the list endpoint said there was more but gave no new cursor")
                 return
+            if page.cursor in followed:
+                yield incomplete("the list endpoint's cursor led back to a page it had given")
+                return
+            followed.add(page.cursor)
             if not page.ids:
                 yield incomplete("the list endpoint said there was more but sent an empty page")
                 return

@@ -25,6 +25,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -34,6 +35,7 @@ from tests.helpers import KEY, CliResult, query, run_cli
 from tests.oracle import Snapshot, differences, in_duckdb, in_parquet, served
 
 EXAMPLES = int(os.environ.get("DEVIN_EXPORT_MODEL_EXAMPLES", "6"))
+pytestmark = pytest.mark.timeout(max(300, EXAMPLES * 60))  # a long hunt is not a hang
 KEYS = {"v2": KEY, "v3": "cog_TEST-SERVICE-USER-5d2a9e"}
 OVERLAP = timedelta(days=2)
 AHEAD = timedelta(seconds=30)
@@ -94,6 +96,7 @@ class ExporterMachine(RuleBasedStateMachine):
         total_drift=st.sampled_from([0, 0, 3]),
         empty_page_every=st.sampled_from([0, 0, 3]),
         ignore_filters=st.booleans(),
+        broken=st.sampled_from([None, None, "stuck_cursor", "cursor_rewind", "duplicate_items"]),
     )
     def server_misbehaves(
         self,
@@ -103,6 +106,7 @@ class ExporterMachine(RuleBasedStateMachine):
         total_drift: int,
         empty_page_every: int,
         ignore_filters: bool,
+        broken: str | None,
     ) -> None:
         assert self.server is not None
         self.server.quirks = Quirks(
@@ -110,6 +114,8 @@ class ExporterMachine(RuleBasedStateMachine):
             churn_delete=churn[1], total_drift=total_drift, empty_page_every=empty_page_every,
             echo_key=True,
         )  # fmt: skip
+        if broken:  # a listing that cannot be finished: the run must say so
+            setattr(self.server.quirks, broken, True)
         self.server.faults.ignore_filters = ignore_filters
 
     @rule(rate=st.sampled_from([0.0, 0.1, 0.25]))

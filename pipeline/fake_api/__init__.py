@@ -53,6 +53,8 @@ Quirks (the server's consistent misbehaviour; every list endpoint honours them):
                         "authorization": "Bearer ..."}}, HTML in a trailing comment
     echo_key_in_ok      200 bodies too: a "debug" field, top level and in every page item
     stuck_cursor        next_cursor repeats the skip asked for, while has_more stays true
+    cursor_rewind       from the third page on, next_cursor leads back to the second page: a
+                        cycle that a client watching only for a repeated cursor follows for ever
     duplicate_items     each page's last item is a copy of its first: one session lost a page
     empty_page_every=N  every Nth list request: no items, has_more true, next_cursor = skip
     gzip                Content-Encoding: gzip when the client sends Accept-Encoding: gzip
@@ -64,6 +66,7 @@ Hostile values in the data (FakeDevin.plant(kind, n), or --hostile N for n of ea
     wide-int            ledger_seq = 2**70 + k, usage.tokens, usage.history: exact integers
                         wider than 64 bits in unknown fields
     ms-time             timestamps given as epoch milliseconds
+    oversized           an unknown field of 33 MiB: past what the client reads of an answer
 FakeDevin.update(sid, created_at=...) also keeps such text as given; FakeDevin.delete(sid)
 makes a session 404 and leaves it out of the list. FakeDevin.generate_analysis(sid) is what
 v3's generate does: "started" (the analysis lands analysis_delay seconds later, in both

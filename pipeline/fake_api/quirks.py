@@ -30,6 +30,9 @@ class Quirks:
     echo_key: bool = _mode(False, "error bodies repeat the Authorization header")
     echo_key_in_ok: bool = _mode(False, "200 bodies repeat it too, in an unknown 'debug' field")
     stuck_cursor: bool = _mode(False, "the next cursor repeats the one asked for")
+    cursor_rewind: bool = _mode(
+        False, "from the third page on, the next cursor leads to the second"
+    )
     duplicate_items: bool = _mode(False, "a page's last item is a copy of its first")
     empty_page_every: int = _mode(
         0, "every Nth list request answers no items, more to come, the cursor unchanged"
