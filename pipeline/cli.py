@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -311,6 +313,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     redactor = Redactor(environ.get(name) for name in SECRET_VARIABLES)
     reporter = Reporter(fmt=args.log_format, quiet=args.quiet, redactor=redactor)
     summary, out_dir = None, args.out
+    restore = _stop_on_sigterm()
     try:
         settings = settings_from(args, environ)
         out_dir = settings.out_dir
@@ -319,21 +322,45 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     except ExportError as err:
         code = err.exit_code
         reporter.event("run_failed", str(err), level="error", exit_code=code)
-    except KeyboardInterrupt:
-        reporter.event("interrupted", "interrupted: earlier batches are kept", level="error")
-        return 130
+    except (KeyboardInterrupt, Terminated) as err:
+        signal_name = "SIGTERM" if isinstance(err, Terminated) else "SIGINT"
+        reporter.event("interrupted", f"interrupted ({signal_name}): the batches written so far "
+                       "are kept, the next run exports the rest", level="error")  # fmt: skip
+        return 143 if isinstance(err, Terminated) else 130
     except Exception as err:  # a bug, not a user mistake: say so briefly, trace on request
         code = 3
         hint = "" if args.verbose else " (run with --verbose for the traceback)"
         reporter.event("internal_error", f"{type(err).__name__}: {err}{hint}", level="error")
         if args.verbose:
             sys.stderr.write(redactor.text(traceback.format_exc()))
+    finally:
+        restore()
     if args.summary_json:
         code = _write_summary_json(args.summary_json, summary_record(summary, code), code, reporter)
     if summary is not None:
         text = format_summary(summary, out_dir)
         _print(redactor.text(text + ("\n" + _open_hint(out_dir) if args.demo else "")))
     return code
+
+
+class Terminated(BaseException):
+    """SIGTERM (cron's timeout, a container stopping): unwound like Ctrl-C, not died of."""
+
+
+def _stop_on_sigterm() -> Callable[[], None]:
+    """Turn SIGTERM into Terminated in the main thread; return what puts the old handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach the main thread only: leave them alone
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _run(settings: Settings, demo: int | None, reporter: Reporter) -> Summary:

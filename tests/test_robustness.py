@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.warehouse import STATE_DIR
 from tests.helpers import (
     KEY,
+    ROOT,
     all_text_in,
     assert_no_duplicate_keys,
     run_cli,
@@ -196,3 +200,31 @@ def test_storage_error_exits_3(server, tmp_path):
     result = run_cli(server.devin.ids()[0], "--out", str(blocked), "--api-url", server.url)
     assert result.code == 3
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_ctrl_c_stop_with_a_message_and_keep_what_was_written(tmp_path, sent, code):
+    """cron's timeout and a container stopping send SIGTERM: the run unwinds as on Ctrl-C."""
+    out = tmp_path / "out"
+    devin = FakeDevin(sessions=300, seed=2)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(devin.ids()))
+    with FakeApiServer(devin, key=KEY, faults=Faults(latency_ms=10)) as server:
+        victim = subprocess.Popen(
+            [sys.executable, str(ROOT / "run_export.py"), "--out", str(out), "--api-url",
+             server.url, "--ids-file", str(ids_file), "--batch-size", "10", "--concurrency", "2"],
+            env={**os.environ, "DEVIN_API_KEY": KEY}, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        work = out / STATE_DIR / "work.duckdb"
+        wait_for(lambda: len(server.requests) >= 40)
+        victim.send_signal(sent)
+        _, stderr = victim.communicate(timeout=60)
+        assert victim.returncode == code
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        with duckdb.connect(str(work), read_only=True) as con:
+            kept = con.execute("select count(*) from sessions").fetchall()[0][0]
+            assert 0 < kept < 300
+        result = run_cli("--ids-file", str(ids_file), "--out", str(out), "--api-url", server.url)
+    assert result.code == 0, result.stderr
+    assert scalar(out / "devin.duckdb", "select count(*) from sessions") == 300
