@@ -46,7 +46,8 @@ Quirks (the server's consistent misbehaviour; every list endpoint honours them):
                         K sessions created at the clock, delete K, move K updated_at to the
                         clock (FakeDevin.churn; deterministic given the seed), so offset
                         paging (v2 skip, and v3 cursors, which hold offsets) skips or repeats
-    total_drift=D       total off by 0, +D, -D, 0, ... page after page (on top of churn)
+    total_drift=D       total off by 0, +D, -D, 0, ... by the page's place in the list, so a
+                        retried page says the same (on top of churn)
     total_null          total is null
     echo_key            error bodies (401, 404, 422, 429, 5xx, 52x) repeat the request's
                         Authorization header: JSON {"detail", "request_headers": {

@@ -45,7 +45,10 @@ def cut(
     else:
         positions = order[offset : offset + size]
     nth = quirks.next_list_request()
-    drift = quirks.total_drift * ((nth % 3) - 1)  # 0, +drift, -drift, 0, ...
+    # 0, +drift, -drift, 0, ... by the page's place in the list, not by the request's arrival:
+    # a retried or concurrently fetched page gets the same total again
+    page_index = offset // size if size else 0
+    drift = quirks.total_drift * (((page_index + 1) % 3) - 1)
     total = None if quirks.total_null else max(0, count + drift)
     next_offset = offset + size if offset + size < count else None
     if quirks.empty_page_every and nth % quirks.empty_page_every == 0 and positions:

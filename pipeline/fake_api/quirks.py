@@ -25,7 +25,9 @@ class Quirks:
     churn_insert: int = _mode(0, "before each page after the first, add K sessions at the clock")
     churn_delete: int = _mode(0, "before each page after the first, delete K sessions")
     churn_update: int = _mode(0, "before each page after the first, move K updated_at to the clock")
-    total_drift: int = _mode(0, "report total off by 0, +D, -D, 0, ... from page to page")
+    total_drift: int = _mode(
+        0, "report total off by 0, +D, -D, 0, ... by the page's place in the list"
+    )
     total_null: bool = _mode(False, "report total as null")
     echo_key: bool = _mode(False, "error bodies repeat the Authorization header")
     echo_key_in_ok: bool = _mode(False, "200 bodies repeat it too, in an unknown 'debug' field")
