@@ -28,6 +28,16 @@ MAX_STEP_BACKS = 6  # in a row; a server whose order is not stable cannot be pag
 MAX_IDLE_PAGES = 3  # in a row, pages that bring nothing new: a server that ignores skip
 EMPTY_PAGE_RETRIES = 2  # an empty page that says there is more is asked again, then given up
 RECENT_PAGES = 4  # how many pages of ids are kept to check that the next page joins them
+# A list that goes on past this many items, against the total its first page announced, never
+# ends (a server that starts over past its end); ids are not kept to tell, so memory stays flat.
+RUNAWAY_FACTOR, RUNAWAY_SLACK = 2, 1000
+
+
+def runaway(received: int, announced: int | None) -> Response | None:
+    """Return an incomplete listing once a list has brought far more than it announced."""
+    if announced is None or received <= max(RUNAWAY_FACTOR * announced, announced + RUNAWAY_SLACK):
+        return None
+    return incomplete(f"the list endpoint went on past {received} items, {announced} announced")
 
 
 class Pager(Protocol):
@@ -89,6 +99,7 @@ def offset_pages(
     if not page.ids:
         yield incomplete("the list endpoint said there was more but kept sending an empty page")
         return
+    announced, received = page.total, len(page.ids)
     size = len(page.ids)  # what the server really serves a page, whatever limit asked
     overlap = 1 if size > 1 else 0
     recent: deque[set[str]] = deque([set(page.ids)], maxlen=RECENT_PAGES)
@@ -123,7 +134,12 @@ def offset_pages(
             step_backs = 0
             new = [i for i in page.ids if not any(i in seen for seen in recent)]
             idle = 0 if new else idle + 1
+            received += len(new)
             yield resp
+            if stop := runaway(received, announced):
+                yield stop
+                _cancel(ahead)
+                return
             if not page.more:
                 _cancel(ahead)
                 return
@@ -171,10 +187,17 @@ def cursor_pages(
     def pages() -> Iterator[Response]:
         cursor: str | None = None
         followed: set[str] = set()  # a few thousand short strings at a million sessions
+        announced: int | None = None
+        received = 0
         while True:
             resp, page = _not_empty(partial(fetch, cursor), limit, "has_next_page", "end_cursor")
             yield resp
             if page is None or not page.more:
+                return
+            announced = page.total if cursor is None else announced
+            received += len(page.ids)
+            if stop := runaway(received, announced):
+                yield stop
                 return
             if not isinstance(page.cursor, str) or not page.cursor or page.cursor == cursor:
                 yield incomplete("the list endpoint said there was more but gave no new cursor")

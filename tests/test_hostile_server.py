@@ -126,8 +126,9 @@ def test_a_list_that_moves_while_it_is_paged_is_exact_or_reported(devin, version
         Quirks(page_cap=30, duplicate_items=True),
         Quirks(page_cap=30, stuck_cursor=True),
         Quirks(page_cap=30, cursor_rewind=True),
+        Quirks(page_cap=10, wrap_around=True),  # 150 sessions: more than the recent pages hold
     ],
-    ids=["duplicates", "stuck-cursor", "cursor-rewind"],
+    ids=["duplicates", "stuck-cursor", "cursor-rewind", "wrap-around"],
 )
 def test_a_listing_that_cannot_be_finished_exits_1_and_keeps_the_watermark(
     devin, version, out, quirks

@@ -96,7 +96,9 @@ class ExporterMachine(RuleBasedStateMachine):
         total_drift=st.sampled_from([0, 0, 3]),
         empty_page_every=st.sampled_from([0, 0, 3]),
         ignore_filters=st.booleans(),
-        broken=st.sampled_from([None, None, "stuck_cursor", "cursor_rewind", "duplicate_items"]),
+        broken=st.sampled_from(
+            [None, None, "stuck_cursor", "cursor_rewind", "duplicate_items", "wrap_around"]
+        ),
     )
     def server_misbehaves(
         self,

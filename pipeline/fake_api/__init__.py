@@ -56,6 +56,7 @@ Quirks (the server's consistent misbehaviour; every list endpoint honours them):
     stuck_cursor        next_cursor repeats the skip asked for, while has_more stays true
     cursor_rewind       from the third page on, next_cursor leads back to the second page: a
                         cycle that a client watching only for a repeated cursor follows for ever
+    wrap_around         past the end, pages start over from the first session, for ever
     duplicate_items     each page's last item is a copy of its first: one session lost a page
     empty_page_every=N  every Nth list request: no items, has_more true, next_cursor = skip
     gzip                Content-Encoding: gzip when the client sends Accept-Encoding: gzip

@@ -51,6 +51,9 @@ def cut(
     drift = quirks.total_drift * (((page_index + 1) % 3) - 1)
     total = None if quirks.total_null else max(0, count + drift)
     next_offset = offset + size if offset + size < count else None
+    if quirks.wrap_around and count:  # a list without end: more is always said
+        positions = [order[(offset + i) % count] for i in range(size)]
+        next_offset = offset + size
     if quirks.empty_page_every and nth % quirks.empty_page_every == 0 and positions:
         return Cut([], offset, size, total, offset)
     if quirks.stuck_cursor and next_offset is not None:

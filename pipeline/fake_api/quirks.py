@@ -35,6 +35,7 @@ class Quirks:
     cursor_rewind: bool = _mode(
         False, "from the third page on, the next cursor leads to the second"
     )
+    wrap_around: bool = _mode(False, "past the end, pages start over from the first session")
     duplicate_items: bool = _mode(False, "a page's last item is a copy of its first")
     empty_page_every: int = _mode(
         0, "every Nth list request answers no items, more to come, the cursor unchanged"
