@@ -1,4 +1,5 @@
-"""Fixtures: a real fake Devin API on 127.0.0.1 for each test, and an output folder."""
+"""Fixtures: a real fake Devin API on 127.0.0.1 for each test, an HTTP session holding the key,
+and an output folder."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from tests.helpers import KEY
@@ -26,3 +28,11 @@ def server(devin: FakeDevin) -> Iterator[FakeApiServer]:
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
     return tmp_path / "out"
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    """A requests session that sends the tests' key, for asking the fake API directly."""
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {KEY}"
+        yield session

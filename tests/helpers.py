@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import requests
 
 from pipeline.cli import main
+from pipeline.fake_api import FakeApiServer
 from pipeline.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +32,11 @@ class CliResult:
     code: int
     stdout: str
     stderr: str
+
+
+def get(http: requests.Session, srv: FakeApiServer, path: str, **kwargs: Any) -> requests.Response:
+    """GET a path of the fake API straight, without the exporter."""
+    return http.get(srv.url + path, timeout=kwargs.pop("timeout", 5), **kwargs)
 
 
 def run_cli(*args: str, key: str | None = KEY, env: dict[str, str] | None = None) -> CliResult:

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
+from tests.helpers import KEY, get
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 DETAIL = "/v2/enterprise/sessions/"
@@ -46,17 +47,6 @@ def sessions(devin: FakeDevin) -> list[dict]:
 def server(devin: FakeDevin):
     with FakeApiServer(devin) as srv:
         yield srv
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.headers["Authorization"] = "Bearer apk_user_test"
-        yield session
-
-
-def get(http: requests.Session, srv: FakeApiServer, path: str, **kwargs) -> requests.Response:
-    return http.get(srv.url + path, timeout=kwargs.pop("timeout", 5), **kwargs)
 
 
 def list_all(http, srv, **params) -> tuple[list[str], list[dict]]:
@@ -436,7 +426,7 @@ def test_request_log(server, http, devin):
          "query": {"limit": "5", "updated_date_from": "2025-05-01T00:00:00Z"},
          "session_id": None, "status": 200, "fault": None, "api_version": "v2"},
     ]  # fmt: skip
-    assert "apk_user_test" not in repr(server.requests)
+    assert KEY not in repr(server.requests)
     server.clear_requests()
     assert server.requests == []
 

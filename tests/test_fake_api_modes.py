@@ -16,11 +16,11 @@ import pytest
 import requests
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults, Quirks
+from tests.helpers import KEY, get
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 DETAIL = "/v2/enterprise/sessions/"
 LIST = "/v2/enterprise/sessions/insights"
-KEY = "apk_user_S3CRET-9f8e7d6c5b4a"
 
 
 @pytest.fixture
@@ -32,17 +32,6 @@ def devin() -> FakeDevin:
 def server(devin: FakeDevin):
     with FakeApiServer(devin, key=KEY) as srv:
         yield srv
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {KEY}"
-        yield session
-
-
-def get(http: requests.Session, srv: FakeApiServer, path: str, **kwargs) -> requests.Response:
-    return http.get(srv.url + path, timeout=kwargs.pop("timeout", 5), **kwargs)
 
 
 def pages(http, srv, max_pages: int = 100, **params) -> list[dict]:

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults, Quirks
+from tests.helpers import get
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 V3 = "/v3/enterprise/sessions/"
@@ -152,18 +153,15 @@ def own(fresh: FakeDevin):
 
 
 @pytest.fixture
-def http():
+def cog_http():
+    """Like conftest's http, with a service user's key: v3 takes no other."""
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {KEY}"
         yield session
 
 
-def get(http, srv, path: str, **kwargs) -> requests.Response:
-    return http.get(srv.url + path, timeout=kwargs.pop("timeout", 5), **kwargs)
-
-
-def post(http, srv, path: str) -> requests.Response:
-    return http.post(srv.url + path, timeout=5)
+def post(cog_http, srv, path: str) -> requests.Response:
+    return cog_http.post(srv.url + path, timeout=5)
 
 
 def detail(session_id: str) -> str:
@@ -174,12 +172,12 @@ def generate(session_id: str) -> str:
     return f"{V3}{session_id}/insights/generate"
 
 
-def list_all(http, srv, max_pages: int = 200, **params) -> list[dict]:
+def list_all(cog_http, srv, max_pages: int = 200, **params) -> list[dict]:
     """Follows end_cursor while has_next_page; returns the pages."""
     pages, after = [], None
     while len(pages) < max_pages:
         query = {**params, **({"after": after} if after else {})}
-        pages.append(get(http, srv, LIST, params=query).json())
+        pages.append(get(cog_http, srv, LIST, params=query).json())
         if not pages[-1]["has_next_page"]:
             break
         after = pages[-1]["end_cursor"]
@@ -222,13 +220,13 @@ def test_every_generated_session_fits_the_documented_schema(sessions):
         assert session["created_at"] <= session["updated_at"] < 2 * 10**9
 
 
-def test_the_page_shape_fits_the_documented_examples(server, http):
+def test_the_page_shape_fits_the_documented_examples(server, cog_http):
     documented = json.loads((FIXTURES / "v3-page-first.json").read_text())
-    page = get(http, server, LIST, params={"first": 2}).json()
+    page = get(cog_http, server, LIST, params={"first": 2}).json()
     assert list(page) == list(documented)
     assert [type(page[k]) for k in page][1:] == [type(documented[k]) for k in documented][1:]
     last = json.loads((FIXTURES / "v3-page-last.json").read_text())
-    assert set(list_all(http, server, first=200)[-1]) == set(last)
+    assert set(list_all(cog_http, server, first=200)[-1]) == set(last)
 
 
 def test_realistic_variety_nulls_absent_keys_and_undocumented_values(sessions):
@@ -306,37 +304,37 @@ def test_v2_bodies_did_not_change(devin):
 # Endpoints and paging
 
 
-def test_detail_by_devin_id(server, http, devin):
+def test_detail_by_devin_id(server, cog_http, devin):
     sid = devin.ids()[7]
-    response = get(http, server, detail(sid))
+    response = get(cog_http, server, detail(sid))
     assert response.status_code == 200 and response.json() == devin.session(sid, "v3")
-    assert get(http, server, detail(sid.removeprefix("devin-"))).status_code == 404
-    assert get(http, server, detail("devin-" + sid)).status_code == 404
-    bad = get(http, server, V3 + "a.b/insights")
+    assert get(cog_http, server, detail(sid.removeprefix("devin-"))).status_code == 404
+    assert get(cog_http, server, detail("devin-" + sid)).status_code == 404
+    bad = get(cog_http, server, V3 + "a.b/insights")
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "devin_id"]
 
 
 @pytest.mark.parametrize("path", [V3 + "x/other", V3 + "x/insights/more", "/v3/other", V3[:-1]])
-def test_other_v3_paths_are_404(server, http, path):
-    assert get(http, server, path).status_code == 404
+def test_other_v3_paths_are_404(server, cog_http, path):
+    assert get(cog_http, server, path).status_code == 404
 
 
-def test_cursor_paging_yields_every_session_once_in_order(server, http, devin):
-    pages = list_all(http, server, first=37)
+def test_cursor_paging_yields_every_session_once_in_order(server, cog_http, devin):
+    pages = list_all(cog_http, server, first=37)
     assert ids_of(pages) == devin.ids()
     assert [p["has_next_page"] for p in pages] == [True] * (len(pages) - 1) + [False]
     assert pages[-1]["end_cursor"] is None and {p["total"] for p in pages} == {600}
     assert all(re.search(r"[+/]", p["end_cursor"]) for p in pages[:-1])
-    first = get(http, server, LIST).json()
+    first = get(cog_http, server, LIST).json()
     assert len(first["items"]) == 100  # the default
 
 
-def test_a_cursor_sent_without_url_encoding_is_refused(server, http):
-    cursor = get(http, server, LIST, params={"first": 5}).json()["end_cursor"]
+def test_a_cursor_sent_without_url_encoding_is_refused(server, cog_http):
+    cursor = get(cog_http, server, LIST, params={"first": 5}).json()["end_cursor"]
     assert "+" in cursor
-    raw = get(http, server, f"{LIST}?first=5&after={cursor}")  # '+' arrives as a space
+    raw = get(cog_http, server, f"{LIST}?first=5&after={cursor}")  # '+' arrives as a space
     assert raw.status_code == 422 and raw.json()["detail"][0]["loc"] == ["query", "after"]
-    encoded = get(http, server, f"{LIST}?first=5&after={quote(cursor, safe='')}")
+    encoded = get(cog_http, server, f"{LIST}?first=5&after={quote(cursor, safe='')}")
     assert encoded.status_code == 200
 
 
@@ -350,8 +348,8 @@ def test_a_cursor_sent_without_url_encoding_is_refused(server, http):
         ({"updated_before": "1.5"}, "updated_before"),
     ],
 )  # fmt: skip
-def test_bad_list_parameters_are_422(server, http, params, bad):
-    response = get(http, server, LIST, params=params)
+def test_bad_list_parameters_are_422(server, cog_http, params, bad):
+    response = get(cog_http, server, LIST, params=params)
     assert response.status_code == 422
     (error,) = response.json()["detail"]
     assert error["loc"] == ["query", bad] and set(error) == {"loc", "msg", "type"}
@@ -366,21 +364,26 @@ def test_bad_list_parameters_are_422(server, http, params, bad):
         ("updated_before", "updated_at", lambda value, bound: value < bound),
     ],
 )
-def test_time_filters_in_epoch_seconds_or_milliseconds(server, http, sessions, name, field, keep):
+def test_time_filters_in_epoch_seconds_or_milliseconds(
+    server, cog_http, sessions, name, field, keep
+):
     bound = sessions[300][field]
     expected = [s["session_id"] for s in sessions if keep(s[field], bound)]
     for value in (bound, bound * 1000):
-        pages = list_all(http, server, first=200, **{name: value})
+        pages = list_all(cog_http, server, first=200, **{name: value})
         assert ids_of(pages) == expected and pages[0]["total"] == len(expected)
 
 
-def test_session_ids_filter_and_ignored_filters(server, http, devin):
+def test_session_ids_filter_and_ignored_filters(server, cog_http, devin):
     wanted = devin.ids()[10:13]
     params = {"session_ids": [wanted[0], wanted[1].removeprefix("devin-"), wanted[2]]}
-    assert ids_of(list_all(http, server, **params)) == wanted
-    assert get(http, server, LIST, params={**params, "tags": "x"}).json()["total"] == 3
+    assert ids_of(list_all(cog_http, server, **params)) == wanted
+    assert get(cog_http, server, LIST, params={**params, "tags": "x"}).json()["total"] == 3
     server.faults.ignore_filters = True
-    assert get(http, server, LIST, params={**params, "created_after": 2**31}).json()["total"] == 600
+    assert (
+        get(cog_http, server, LIST, params={**params, "created_after": 2**31}).json()["total"]
+        == 600
+    )
 
 
 def test_wrong_methods_are_405_in_both_versions(server, devin):
@@ -442,12 +445,12 @@ def test_api_versions_restrict_the_dialects(devin, versions, open_path, closed_p
 # Generating analyses
 
 
-def test_generate_starts_then_already_exists_and_the_analysis_arrives(own, http, fresh):
+def test_generate_starts_then_already_exists_and_the_analysis_arrives(own, cog_http, fresh):
     sid = ended_without_analysis(fresh)[0]
     v2_before = fresh.session(sid)
-    assert post(http, own, generate(sid)).json() == {"session_id": sid, "status": "started"}
-    assert post(http, own, generate(sid)).json()["status"] == "already_exists"
-    session = get(http, own, detail(sid)).json()
+    assert post(cog_http, own, generate(sid)).json() == {"session_id": sid, "status": "started"}
+    assert post(cog_http, own, generate(sid)).json()["status"] == "already_exists"
+    session = get(cog_http, own, detail(sid)).json()
     assert session["analysis"] is not None and schema_errors(session) == []
     assert fresh.session(sid)["session_analysis"] is not None  # v2 sees it too
     assert fresh.session(sid)["updated_at"] == v2_before["updated_at"]
@@ -455,45 +458,45 @@ def test_generate_starts_then_already_exists_and_the_analysis_arrives(own, http,
         ("POST", "v3", 200), ("POST", "v3", 200), ("GET", "v3", 200),
     ]  # fmt: skip
     has_one = next(s for s in fresh.ids() if fresh.session(s, "v3").get("analysis"))
-    assert post(http, own, generate(has_one)).json()["status"] == "already_exists"
+    assert post(cog_http, own, generate(has_one)).json()["status"] == "already_exists"
 
 
-def test_the_analysis_takes_its_delay(own, http, fresh):
+def test_the_analysis_takes_its_delay(own, cog_http, fresh):
     fresh.analysis_delay = 0.3
     sid = ended_without_analysis(fresh)[0]
-    assert post(http, own, generate(sid)).json()["status"] == "started"
-    assert get(http, own, detail(sid)).json().get("analysis") is None
-    assert post(http, own, generate(sid)).json()["status"] == "already_exists"  # in progress
+    assert post(cog_http, own, generate(sid)).json()["status"] == "started"
+    assert get(cog_http, own, detail(sid)).json().get("analysis") is None
+    assert post(cog_http, own, generate(sid)).json()["status"] == "already_exists"  # in progress
     time.sleep(0.35)
-    assert get(http, own, detail(sid)).json()["analysis"] is not None
+    assert get(cog_http, own, detail(sid)).json()["analysis"] is not None
 
 
-def test_generate_errors(own, http, fresh):
+def test_generate_errors(own, cog_http, fresh):
     sid = fresh.ids()[0]
-    assert post(http, own, generate("devin-unknown")).status_code == 404
-    assert post(http, own, generate(sid.removeprefix("devin-"))).status_code == 404
-    assert get(http, own, generate(sid)).status_code == 405
-    assert post(http, own, detail(sid)).status_code == 405
+    assert post(cog_http, own, generate("devin-unknown")).status_code == 404
+    assert post(cog_http, own, generate(sid.removeprefix("devin-"))).status_code == 404
+    assert get(cog_http, own, generate(sid)).status_code == 405
+    assert post(cog_http, own, detail(sid)).status_code == 405
     own.faults.forbid_generate = True
-    forbidden = post(http, own, generate(sid))
+    forbidden = post(cog_http, own, generate(sid))
     assert forbidden.status_code == 403 and "ManageAccountSessions" in forbidden.json()["detail"]
-    assert get(http, own, detail(sid)).status_code == 200
+    assert get(cog_http, own, detail(sid)).status_code == 200
     own.faults.forbid_generate = False
     own.faults.script(f"generate:{sid}", ["500"])
-    assert post(http, own, generate(sid)).status_code == 500
+    assert post(cog_http, own, generate(sid)).status_code == 500
     fresh.delete(sid)
-    assert post(http, own, generate(sid)).status_code == 404
-    assert get(http, own, detail(sid)).status_code == 404
+    assert post(cog_http, own, generate(sid)).status_code == 404
+    assert get(cog_http, own, detail(sid)).status_code == 404
 
 
 # Mutations, alike for both versions
 
 
-def test_mutations_show_in_v3(own, http, fresh):
+def test_mutations_show_in_v3(own, cog_http, fresh):
     sid = fresh.ids()[3]
     fresh.update(sid, title="Renamed", status="exit", status_detail="finished", origin="code_scan",
                  child_session_ids=["devin-x"], analysis=None)  # fmt: skip
-    v3 = get(http, own, detail(sid)).json()
+    v3 = get(cog_http, own, detail(sid)).json()
     assert (v3["title"], v3["status"], v3["status_detail"], v3["origin"]) == (
         "Renamed", "exit", "finished", "code_scan",
     )  # fmt: skip
@@ -503,49 +506,49 @@ def test_mutations_show_in_v3(own, http, fresh):
     assert v2["title"] == "Renamed" and "status_detail" not in v2 and "origin" not in v2
     fresh.set_analysis(sid, {"issues": [{"issue": "x", "impact": "Low", "label": "L"}],
                              "timeline": [], "action_items": [], "suggested_prompt": None})  # fmt: skip
-    assert get(http, own, detail(sid)).json()["analysis"]["issues"][0]["issue"] == "x"
+    assert get(cog_http, own, detail(sid)).json()["analysis"]["issues"][0]["issue"] == "x"
 
 
-def test_advance_and_hostile_values_show_in_v3(own, http, fresh):
+def test_advance_and_hostile_values_show_in_v3(own, cog_http, fresh):
     touched = fresh.advance(days=1, new_sessions=3, updated_sessions=2)
-    listed = ids_of(list_all(http, own, updated_after=int(NOW.timestamp())))
+    listed = ids_of(list_all(cog_http, own, updated_after=int(NOW.timestamp())))
     assert set(touched["new_sessions"] + touched["updated_sessions"]) <= set(listed)
     late = fresh.plant("out-of-range-time", 2)
     millis = fresh.plant("ms-time", 2)
     wide = fresh.plant("wide-int", 1)
-    stamps = [get(http, own, detail(s)).json() for s in late]
+    stamps = [get(cog_http, own, detail(s)).json() for s in late]
     assert {s["created_at"] for s in stamps} | {s["updated_at"] for s in stamps} >= {
         253402315200, -62135614800,  # past 9999-12-31T23:59:59Z, before 0001-01-01T00:00:00Z
     }  # fmt: skip
-    assert all(get(http, own, detail(s)).json()["created_at"] > 10**12 for s in millis)
-    assert f'"ledger_seq":{2**70}' in get(http, own, detail(wide[0])).text
+    assert all(get(cog_http, own, detail(s)).json()["created_at"] > 10**12 for s in millis)
+    assert f'"ledger_seq":{2**70}' in get(cog_http, own, detail(wide[0])).text
 
 
 # Adversarial modes, with cursors
 
 
-def test_page_cap_newest_first_and_total_drift(own, http, fresh):
+def test_page_cap_newest_first_and_total_drift(own, cog_http, fresh):
     own.quirks = Quirks(page_cap=25, newest_first=True, total_drift=4)
-    pages = list_all(http, own, first=200)
+    pages = list_all(cog_http, own, first=200)
     assert [len(p["items"]) for p in pages] == [25, 25, 25, 25, 20]
     assert ids_of(pages) == fresh.ids()[::-1]
     assert [p["total"] for p in pages] == [120, 124, 116, 120, 124]
 
 
-def test_churn_under_cursors(own, http, fresh):
+def test_churn_under_cursors(own, cog_http, fresh):
     own.quirks.churn_insert, own.quirks.churn_delete = 2, 3
-    pages = list_all(http, own, first=30)
+    pages = list_all(cog_http, own, first=30)
     assert [p["total"] for p in pages] == [120 - i for i in range(len(pages))]
     gone = [s for s in ids_of(pages) if s not in fresh]
-    assert gone and all(get(http, own, detail(s)).status_code == 404 for s in gone)
+    assert gone and all(get(cog_http, own, detail(s)).status_code == 404 for s in gone)
 
 
 @pytest.mark.parametrize("fault", ["520", "521", "522", "523", "524", "502", "login", "truncated"])
-def test_faults_on_v3_pages(own, http, fault):
-    cursor = get(http, own, LIST, params={"first": 10}).json()["end_cursor"]
+def test_faults_on_v3_pages(own, cog_http, fault):
+    cursor = get(cog_http, own, LIST, params={"first": 10}).json()["end_cursor"]
     own.faults.script("page:10", [fault])
     try:
-        response = get(http, own, LIST, params={"first": 10, "after": cursor})
+        response = get(cog_http, own, LIST, params={"first": 10, "after": cursor})
     except requests.RequestException:
         assert fault == "truncated"
     else:
@@ -553,30 +556,30 @@ def test_faults_on_v3_pages(own, http, fault):
     assert own.requests[-1]["fault"] == fault and own.requests[0]["fault"] is None
 
 
-def test_key_echo_total_null_stuck_cursor_duplicates_on_v3(own, http, fresh):
+def test_key_echo_total_null_stuck_cursor_duplicates_on_v3(own, cog_http, fresh):
     own.quirks = Quirks(echo_key=True, echo_key_in_ok=True, total_null=True, stuck_cursor=True)
     wrong = requests.get(own.url + LIST, headers={"Authorization": "Bearer apk_user_k"}, timeout=5)
     assert wrong.status_code == 401 and "Bearer apk_user_k" in wrong.text
-    assert KEY in get(http, own, detail("devin-unknown")).text
-    page = get(http, own, LIST, params={"first": 10}).json()
+    assert KEY in get(cog_http, own, detail("devin-unknown")).text
+    page = get(cog_http, own, LIST, params={"first": 10}).json()
     assert page["total"] is None and page["items"][0]["debug"]["request_headers"]
-    again = get(http, own, LIST, params={"first": 10, "after": page["end_cursor"]}).json()
+    again = get(cog_http, own, LIST, params={"first": 10, "after": page["end_cursor"]}).json()
     assert again["end_cursor"] == page["end_cursor"] and again["has_next_page"]
     own.quirks = Quirks(duplicate_items=True)
-    items = get(http, own, LIST, params={"first": 10}).json()["items"]
+    items = get(cog_http, own, LIST, params={"first": 10}).json()["items"]
     assert items[0] == items[-1]
     log = json.dumps(own.requests)
     assert not any(KEY[i : i + 8] in log for i in range(len(KEY) - 7))
 
 
-def test_v3_preloaded_bodies(own, http, fresh):
+def test_v3_preloaded_bodies(own, cog_http, fresh):
     fresh.preload(("v2", "v3"))
     sid = fresh.ids()[0]
     assert fresh.body(sid, "v3") is not None and fresh.body(sid) is not None
-    assert get(http, own, detail(sid)).json() == fresh.session(sid, "v3")
+    assert get(cog_http, own, detail(sid)).json() == fresh.session(sid, "v3")
     fresh.update(sid, title="changed")
     assert fresh.body(sid, "v3") is None
-    assert get(http, own, detail(sid)).json()["title"] == "changed"
+    assert get(cog_http, own, detail(sid)).json()["title"] == "changed"
 
 
 # Command line
