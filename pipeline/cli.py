@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -251,13 +252,18 @@ def _api_url(flag: str | None, environ: dict[str, str]) -> str:
     """Return the API's base URL, checked: http(s) with a host, plain http only to this machine."""
     name, url = ("--api-url", flag) if flag else ("DEVIN_API_URL", environ.get("DEVIN_API_URL"))
     url = (url or DEFAULT_API_URL).strip()
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0].rpartition("@")[2]
-    hostname = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
-    if scheme.lower() not in ("http", "https") or not hostname:
-        raise UsageError(f"{name} {url!r} is not http(s)://HOST[/PATH], like {DEFAULT_API_URL}")
+    not_a_url = UsageError(f"{name} {url!r} is not http(s)://HOST[/PATH], like {DEFAULT_API_URL}")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an IPv6 bracket left open
+        raise not_a_url from None
+    if "@" in parts.netloc:  # said without the URL: it would print the password
+        raise UsageError(f"{name} holds a user name or password: the key is the only credential")
+    hostname = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise not_a_url
     loopback = hostname in ("localhost", "::1") or hostname.startswith("127.")
-    if scheme.lower() == "http" and not loopback:
+    if parts.scheme == "http" and not loopback:
         raise UsageError(
             f"{name} {url!r} would send the key unencrypted: use https:// "
             "(plain http only to localhost)"

@@ -244,13 +244,14 @@ def test_summary_json_for_machines(server, out, tmp_path):
         (["--all", "--api-url", "ftp://api.devin.ai"], KEY, "is not http(s)://HOST"),
         (["--all", "--api-url", "https://"], KEY, "is not http(s)://HOST"),
         (["--all", "--api-url", "http://api.devin.ai"], KEY, "would send the key unencrypted"),
+        (["--all", "--api-url", "https://me:pw123456@api.devin.ai"], KEY, "user name or password"),
     ],
 )
 def test_usage_errors_exit_2_with_one_clear_line(args, key, message, out):
     result = run_cli(*args, "--out", str(out), key=key)
     assert result.code == 2
     assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "pw123456" not in result.stderr
     assert not (out / "devin.duckdb").exists()
 
 
