@@ -194,15 +194,16 @@ def cursor_pages(
             yield resp
             if page is None or not page.more:
                 return
-            announced = page.total if cursor is None else announced
+            if cursor is None:
+                announced = page.total
             received += len(page.ids)
             if stop := runaway(received, announced):
                 yield stop
                 return
-            if not isinstance(page.cursor, str) or not page.cursor or page.cursor == cursor:
-                yield incomplete("the list endpoint said there was more but gave no new cursor")
+            if not isinstance(page.cursor, str) or not page.cursor:
+                yield incomplete("the list endpoint said there was more but gave no cursor")
                 return
-            if page.cursor in followed:
+            if page.cursor in followed:  # the cursor just followed is in it too
                 yield incomplete("the list endpoint's cursor led back to a page it had given")
                 return
             followed.add(page.cursor)

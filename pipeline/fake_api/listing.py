@@ -58,10 +58,9 @@ def cut(
         return Cut([], offset, size, total, offset)
     if quirks.stuck_cursor and next_offset is not None:
         next_offset = offset
+    # pages 2, 3, 2, 3, ... for ever: a cycle, never the same cursor twice in a row
     if quirks.cursor_rewind and next_offset is not None and offset >= 2 * size:
-        next_offset = (
-            size  # pages 2, 3, 2, 3, ... for ever: a cycle, never the same cursor twice in a row
-        )
+        next_offset = size
     if quirks.duplicate_items and len(positions) > 1:
         positions = positions[:-1] + positions[:1]
     return Cut(positions, offset, size, total, next_offset)
