@@ -257,3 +257,23 @@ def test_a_listing_page_without_end_is_reported(devin, version, out):
         result = export(server, out, version)
     errors = assert_exact_or_reported(result, out, devin, version)
     assert result.code == 1 and ("listing", "incomplete_listing") in errors
+
+
+def test_a_v3_server_that_names_sessions_without_the_prefix_is_flagged_after_v2(devin, out):
+    """v3's documentation shows bare ids where v2 sends devin-...: SPEC keys rows by the id the
+    API returns, so a warehouse moved from v2 to v3 holds such a session twice; the check says so."""
+    with serving(devin) as server:
+        assert export(server, out, "v2").code == 0
+        server.quirks = Quirks(bare_ids=True)
+        result = export(server, out, "v3", "--summary-json", str(out / "summary.json"))
+        by_id = run_cli(devin.ids()[0], "--out", str(out), "--api-url", server.url,
+                        "--quiet", key=V3_KEY)  # fmt: skip
+    assert result.code == 0 and by_id.code == 0, result.stderr + by_id.stderr
+    db = out / "devin.duckdb"
+    rows = dict(query(db, "select api_version, count(*) from sessions group by 1"))
+    assert rows == {"v2": len(devin), "v3": len(devin)}
+    bare = {sid for (sid,) in query(db, "select session_id from sessions where api_version = 'v3'")}
+    assert bare == {sid.removeprefix("devin-") for sid in devin.ids()}
+    check = json.loads((out / "summary.json").read_text())["quality_checks"]
+    (twice,) = [c for c in check if c["name"] == "one_id_per_session"]
+    assert twice["severity"] == "warn" and twice["failing_rows"] == len(devin)

@@ -60,6 +60,7 @@ Quirks (the server's consistent misbehaviour; every list endpoint honours them):
     duplicate_items     each page's last item is a copy of its first: one session lost a page
     empty_page_every=N  every Nth list request: no items, has_more true, next_cursor = skip
     gzip                Content-Encoding: gzip when the client sends Accept-Encoding: gzip
+    bare_ids            v3 answers name sessions without devin-, as v3's documentation shows
     redirect_to=URL     where the redirect fault points
 
 Hostile values in the data (FakeDevin.plant(kind, n), or --hostile N for n of each):

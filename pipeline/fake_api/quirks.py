@@ -41,6 +41,7 @@ class Quirks:
         0, "every Nth list request answers no items, more to come, the cursor unchanged"
     )
     gzip: bool = _mode(False, "gzip bodies when the client accepts gzip")
+    bare_ids: bool = _mode(False, "v3 names sessions without devin-, as its documentation shows")
     redirect_to: str | None = _mode(
         None, "where the 'redirect' fault sends clients (default http://localhost:PORT)"
     )

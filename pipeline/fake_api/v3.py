@@ -145,9 +145,11 @@ class V3(Dialect):
                 status = devin.generate_analysis(session_id)
             except KeyError:  # deleted meanwhile
                 return Answer(404, SESSION_NOT_FOUND)
-            return Answer(200, {"session_id": session_id, "status": status})
+            return Answer(200, {"session_id": _named(session_id, context), "status": status})
         session = devin.session(session_id, "v3")
-        return Answer(200, session) if session else Answer(404, SESSION_NOT_FOUND)
+        if not session:
+            return Answer(404, SESSION_NOT_FOUND)
+        return Answer(200, {**session, "session_id": _named(session_id, context)})
 
     def _list(self, request: Request, context: Context) -> Answer:
         devin = context.devin
@@ -169,7 +171,10 @@ class V3(Dialect):
         return Answer(
             200,
             {
-                "items": [devin.at(position, "v3") for position in page.positions],
+                "items": [
+                    {**item, "session_id": _named(item["session_id"], context)}
+                    for item in (devin.at(position, "v3") for position in page.positions)
+                ],
                 "end_cursor": None if following is None else encode_cursor(following),
                 "has_next_page": following is not None,
                 "total": page.total,
@@ -177,6 +182,11 @@ class V3(Dialect):
         )
 
     def preloaded(self, route: Route, context: Context) -> bytes | None:
-        if route.kind != "detail":
+        if route.kind != "detail" or context.quirks.bare_ids:
             return None
         return context.devin.body(route.session_id or "", "v3")
+
+
+def _named(session_id: str, context: Context) -> str:
+    """The id as this server names it: without devin- under the bare_ids quirk."""
+    return session_id.removeprefix("devin-") if context.quirks.bare_ids else session_id
