@@ -1,7 +1,8 @@
 """The benchmark's own venv for dlt: never a dependency of the project.
 
 Created by the benchmark run when missing, from the same Python that runs the benchmarks; a
-stamp file names what was installed, so a half-made or outdated venv is made again.
+stamp file holds the lock it was installed from, so a half-made or outdated venv is made again.
+Every version comes from locks/dlt.txt (pinned and hashed; make lock refreshes it).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.common import WORK
+from benchmarks.common import ROOT, WORK
 
 DLT_VENV = WORK / ".venv-dlt"
-DLT_REQUIREMENT = "dlt[duckdb,parquet]==1.31.*"
+DLT_LOCK = ROOT / "locks" / "dlt.txt"
 STAMP = DLT_VENV / ".bench-installed"
 
 
@@ -25,7 +26,7 @@ def dlt_python() -> Path:
 
 
 def is_ready() -> bool:
-    return STAMP.exists() and STAMP.read_text() == DLT_REQUIREMENT
+    return STAMP.exists() and STAMP.read_text() == DLT_LOCK.read_text()
 
 
 def create(log: Path) -> float:
@@ -33,13 +34,14 @@ def create(log: Path) -> float:
     start = time.perf_counter()
     shutil.rmtree(DLT_VENV, ignore_errors=True)
     log.parent.mkdir(parents=True, exist_ok=True)
+    lock = str(DLT_LOCK)
     with open(log, "wb") as out:
         for cmd in (
             [sys.executable, "-m", "venv", str(DLT_VENV)],
-            [str(dlt_python()), "-m", "pip", "install", "--quiet", DLT_REQUIREMENT],
+            [str(dlt_python()), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", lock],
         ):
             subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=True)
-    STAMP.write_text(DLT_REQUIREMENT)
+    STAMP.write_text(DLT_LOCK.read_text())
     return time.perf_counter() - start
 
 
@@ -62,7 +64,7 @@ class Setup(threading.Thread):
     def wait(self) -> float | None:
         self.join()
         if self.error is not None:
-            raise RuntimeError(f"could not install {DLT_REQUIREMENT}; see {self.log}") from None
+            raise RuntimeError(f"could not install {DLT_LOCK}; see {self.log}") from None
         return self.seconds
 
 
