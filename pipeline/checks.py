@@ -8,12 +8,21 @@ check can never change stored data.
 
 A check whose SQL fails (or whose file has no valid severity line) does not stop the export: it
 is recorded as broken, with severity error, failing_rows NULL and the error text in sample.
+
+A night checks only its own sessions: each session table is shadowed, for the checks' queries, by
+a temporary view of the rows of the sessions that no finished check has seen (those the run
+wrote, and those of runs that died before their checks), so the checks' SQL is the same for a
+night and for a sweep of the whole warehouse. A check whose comment header says
+`-- scope: warehouse` (one that depends on the clock, not on what a run wrote) always sees every
+row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline.schema import QUALITY_CHECKS
+from pipeline.schema import DATA_TABLES, QUALITY_CHECKS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # sql/checks of a checkout (editable install), or the copy a wheel carries inside the package,
@@ -32,6 +41,8 @@ SAMPLE_SIZE = 5
 SAMPLE_SEPARATOR = "; "
 ERROR_CHARS = 1000  # of an error message kept in sample: DuckDB's may quote the whole query
 _SEVERITY_LINE = re.compile(r"--\s*severity:\s*(\w+)\s*$")
+_WHOLE_WAREHOUSE_LINE = re.compile(r"--\s*scope:\s*warehouse\b")
+RUN, WAREHOUSE = "run", "warehouse"  # quality_checks.scope
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,12 @@ class Check:
     description: str
     sql: str
     problem: str | None = None  # why the file cannot be run: it is then reported broken
+    whole_warehouse: bool = False  # `-- scope: warehouse`: never limited to a run's sessions
+
+    @property
+    def sha(self) -> str:
+        """Names this version of the check: a changed check is a new one, checked everywhere."""
+        return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,8 @@ class CheckResult:
     failing_rows: int | None
     sample: list[str]
     error: str | None = None
+    scope: str = WAREHOUSE  # run: over the run's sessions only
+    sha: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -70,6 +89,8 @@ class CheckResult:
             if self.error is not None
             else (SAMPLE_SEPARATOR.join(self.sample) or None),
             checked_at=checked_at,
+            scope=self.scope,
+            check_sha=self.sha,
         )
 
 
@@ -91,7 +112,9 @@ def parse_check(path: Path) -> Check:
     if match is None or match.group(1) not in SEVERITIES:
         problem = f"{path.name}: the first line must be '-- severity: error' or '-- severity: warn'"
         return Check(path.stem, "error", description, text, problem)
-    return Check(path.stem, match.group(1), description, text)
+    header = [line.strip() for line in lines if line.strip().startswith("--")]
+    whole = any(_WHOLE_WAREHOUSE_LINE.match(line) for line in header)
+    return Check(path.stem, match.group(1), description, text, whole_warehouse=whole)
 
 
 def load_checks(directory: Path | None = None) -> list[Check]:
@@ -102,10 +125,10 @@ def load_checks(directory: Path | None = None) -> list[Check]:
     return [parse_check(path) for path in sorted(directory.glob("*.sql"))]
 
 
-def run_check(con: duckdb.DuckDBPyConnection, check: Check) -> CheckResult:
+def run_check(con: duckdb.DuckDBPyConnection, check: Check, scope: str = WAREHOUSE) -> CheckResult:
     """Run one check; a failure of its SQL is returned as a broken result, never raised."""
     if check.problem is not None:
-        return CheckResult(check.name, "error", None, [], check.problem)
+        return CheckResult(check.name, "error", None, [], check.problem, scope, check.sha)
     query = check.sql.strip().rstrip(";")
     # The newline ends a trailing -- comment; the alias names the first column, whatever it is
     # called; count(*) over () is taken before the limit, so one pass gives count and sample.
@@ -117,17 +140,84 @@ def run_check(con: duckdb.DuckDBPyConnection, check: Check) -> CheckResult:
         rows = con.execute(wrapped).fetchall()
     except duckdb.Error as err:
         message = f"{type(err).__name__}: {err}"[:ERROR_CHARS]
-        return CheckResult(check.name, "error", None, [], message)
+        return CheckResult(check.name, "error", None, [], message, scope, check.sha)
     failing_rows = int(rows[0][1]) if rows else 0
     sample = ["NULL" if key is None else str(key) for key, _ in rows]
-    return CheckResult(check.name, check.severity, failing_rows, sample)
+    return CheckResult(check.name, check.severity, failing_rows, sample, None, scope, check.sha)
 
 
 def evaluate(
     con: duckdb.DuckDBPyConnection, checks: Iterable[Check] | None = None
 ) -> list[CheckResult]:
-    """Return the result of every check (default: the installed ones), in name order."""
+    """Return the result of every check (default: the installed ones) over the whole
+    warehouse, in name order."""
     return [run_check(con, check) for check in (load_checks() if checks is None else checks)]
+
+
+@dataclass
+class Checked:
+    """What a run's checks found, and over what: sessions is None for the whole warehouse."""
+
+    results: list[CheckResult]
+    sessions: int | None
+
+
+def check_run(
+    con: duckdb.DuckDBPyConnection, whole: bool, checks: Sequence[Check] | None = None
+) -> Checked:
+    """Run the checks over the sessions no finished check has seen, or over everything when
+    whole is set or when the checks are not those the last run ran (a new or changed check
+    has not looked at the warehouse yet)."""
+    checks = load_checks() if checks is None else checks
+    if whole or _changed(con, checks):
+        return Checked(evaluate(con, checks), None)
+    results: dict[str, CheckResult] = {}
+    with _run_scope(con) as sessions:
+        for check in checks:
+            if not check.whole_warehouse:
+                results[check.name] = run_check(con, check, RUN)
+    for check in checks:
+        if check.whole_warehouse:
+            results[check.name] = run_check(con, check)
+    return Checked([results[c.name] for c in checks], sessions)
+
+
+def _changed(con: duckdb.DuckDBPyConnection, checks: Sequence[Check]) -> bool:
+    last = con.execute(
+        "SELECT check_name, check_sha FROM quality_checks WHERE run_id = "
+        "(SELECT run_id FROM quality_checks ORDER BY checked_at DESC, run_id DESC LIMIT 1)"
+    ).fetchall()
+    return set(last) != {(c.name, c.sha) for c in checks}
+
+
+@contextmanager
+def _run_scope(con: duckdb.DuckDBPyConnection) -> Iterator[int]:
+    """Shadow every session table with the rows of the sessions that no finished check has
+    seen; yield how many sessions that is. Both spellings of an id (with and without devin-)
+    are kept, so a check comparing the two still finds its pair."""
+    (database,) = con.execute("SELECT current_database()").fetchone() or ("",)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE check_scope AS "
+        "WITH unchecked AS (SELECT session_id FROM sessions WHERE _run_id IS NULL "
+        "OR _run_id NOT IN (SELECT DISTINCT run_id FROM quality_checks)) "
+        "SELECT session_id FROM unchecked UNION "
+        "SELECT 'devin-' || session_id FROM unchecked UNION "
+        "SELECT substr(session_id, 7) FROM unchecked WHERE starts_with(session_id, 'devin-')"
+    )
+    (sessions,) = con.execute(
+        "SELECT count(*) FROM sessions WHERE session_id IN (SELECT session_id FROM check_scope)"
+    ).fetchone() or (0,)
+    try:
+        for table in DATA_TABLES:
+            con.execute(
+                f'CREATE OR REPLACE TEMP VIEW {table.name} AS SELECT * FROM "{database}".main.'
+                f"{table.name} WHERE session_id IN (SELECT session_id FROM temp.main.check_scope)"
+            )
+        yield int(sessions)
+    finally:
+        for table in DATA_TABLES:
+            con.execute(f"DROP VIEW IF EXISTS temp.main.{table.name}")
+        con.execute("DROP TABLE IF EXISTS temp.main.check_scope")
 
 
 def run_checks(

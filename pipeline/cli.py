@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a data-quality check of severity error fails",
     )
     rep.add_argument(
+        "--full-checks",
+        action="store_true",
+        help="run the quality checks over the whole warehouse, not only this run's sessions",
+    )
+    rep.add_argument(
         "--quiet", action="store_true", help="no progress on stderr (errors still show)"
     )
     rep.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr format")
@@ -244,6 +249,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         demo=bool(args.demo),
         generate_insights=args.generate_insights,
         fail_on_check_errors=args.fail_on_check_errors,
+        full_checks=args.full_checks,
         parquet_url=parquet_url,
     )
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline import __version__
 from pipeline.batch import Batch
-from pipeline.checks import evaluate
+from pipeline.checks import check_run
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.consume import Consumer, RunInfo
 from pipeline.errors import ApiStatusError, AuthError, ExportError, MirrorError
@@ -160,7 +160,11 @@ class ExportRun:
         # Parquet reads need the room that not-yet-checkpointed blocks would hold.
         warehouse.checkpoint()
         warehouse.create_views()
-        summary.checks = evaluate(warehouse.db)  # they read the views' staging relations
+        # Over the run's sessions; over everything when the whole warehouse may have changed.
+        settings = self.settings
+        whole = bool(settings.full or settings.from_raw or settings.full_checks)
+        checked = check_run(warehouse.db, whole or warehouse.migrated)
+        summary.checks, summary.checked_sessions = checked.results, checked.sessions
         checked_at = datetime.now(UTC)
         warehouse.upsert(QUALITY_CHECKS, [r.row(self.run_id, checked_at) for r in summary.checks])
         summary.fail_on_check_errors = self.settings.fail_on_check_errors

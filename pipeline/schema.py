@@ -349,6 +349,13 @@ QUALITY_CHECKS = Table(
         _c("failing_rows", "BIGINT", "How many rows the check found; 0 when it passed."),
         _text("sample", "Up to 5 keys of failing rows, as text."),
         _c("checked_at", "TIMESTAMPTZ", "When the check ran."),
+        _text(
+            "scope",
+            "run: over the sessions of this run (and of runs that died before their checks); "
+            "warehouse: over every row (--full, --from-raw, --full-checks, a new or changed "
+            "check, or a check that depends on the clock). NULL before this column existed.",
+        ),
+        _text("check_sha", "The first 16 hex digits of the SHA-256 of the check's SQL file."),
     ),
     ("run_id", "check_name"),
     per_session=False,

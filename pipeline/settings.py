@@ -30,4 +30,5 @@ class Settings:
     demo: bool = False
     generate_insights: bool = False
     fail_on_check_errors: bool = False
+    full_checks: bool = False  # the checks over the whole warehouse, not the run's sessions
     parquet_url: str = ""  # s3://bucket[/prefix] to mirror DIR/parquet/ to, already checked

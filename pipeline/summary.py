@@ -33,6 +33,7 @@ class Summary:
     # --generate-insights: answers by status (started, already_exists), and what went wrong.
     insights: dict[str, int] | None = None
     checks: list[CheckResult] = field(default_factory=list)
+    checked_sessions: int | None = None  # the run's sessions the checks saw; None: all rows
     fail_on_check_errors: bool = False
     mirror: MirrorResult | None = None  # with --parquet-url, once the bucket is up to date
     mirror_error: str | None = None  # with --parquet-url, when it could not be
@@ -73,7 +74,12 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
     if summary.checks:
         flagged = [c for c in summary.checks if not c.passed]
         passed = len(summary.checks) - len(flagged)
-        lines.append(f"quality checks: {passed} passed, {len(flagged)} flagged")
+        over = (
+            "the whole warehouse"
+            if summary.checked_sessions is None
+            else f"this run's {summary.checked_sessions:,} sessions (--full-checks for all)"
+        )
+        lines.append(f"quality checks over {over}: {passed} passed, {len(flagged)} flagged")
         lines += [
             f"  {c.severity:<5} {c.name}: "
             + (f"{c.failing_rows} rows" if c.error is None else f"broken ({c.error[:80]})")
@@ -119,9 +125,11 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
                 "failing_rows": c.failing_rows,
                 "sample": c.sample,
                 "error": c.error,
+                "scope": c.scope,
             }
             for c in summary.checks
         ],  # fmt: skip
+        "checked_sessions": summary.checked_sessions,
         "watermark": summary.watermark.isoformat() if summary.watermark else None,
         "paths": [str(p) for p in summary.paths],
         "mirror": _mirror_record(summary),

@@ -426,6 +426,8 @@ def test_run_checks_counts_and_samples(name: str) -> None:
         "failing_rows": len(expected),
         "sample": SAMPLE_SEPARATOR.join(sorted(expected)[:SAMPLE_SIZE]),
         "checked_at": checked_at,
+        "scope": "warehouse",
+        "check_sha": next(c.sha for c in load_checks() if c.name == name),
     }
     for other, other_row in rows.items():
         if other != name:
@@ -505,7 +507,8 @@ def test_a_failing_check_is_recorded_and_the_others_still_run(tmp_path: Path) ->
     assert results["e_not_utf8"].error is not None
     assert "cannot be read" in results["e_not_utf8"].error
     assert table_contents(con) == before
-    assert results["d_fine"] == CheckResult("d_fine", "warn", 2, ["c1", "c2"])
+    fine = next(c for c in checks if c.name == "d_fine")
+    assert results["d_fine"] == CheckResult("d_fine", "warn", 2, ["c1", "c2"], sha=fine.sha)
     rows = run_checks(con, "run-2", NOW, checks)
     broken = dict(zip(QUALITY_CHECKS.column_names, rows[0], strict=True))
     assert broken["severity"] == "error"
@@ -531,7 +534,8 @@ def test_results_land_in_v_quality_checks(tmp_path: Path) -> None:
     con.execute("delete from quality_checks")
     broken = Check("z_broken", "warn", "", "select nothing from nowhere")
     rows = run_checks(con, "run-3", NOW, [*load_checks(), broken])
-    con.executemany(f"insert into quality_checks values ({', '.join('?' * 6)})", rows)
+    columns = len(QUALITY_CHECKS.column_names)
+    con.executemany(f"insert into quality_checks values ({', '.join('?' * columns)})", rows)
     outcomes = dict(
         con.execute(
             "select check_name, outcome from v_quality_checks where is_latest_run"

@@ -1,5 +1,6 @@
 -- severity: warn
 -- Sessions that ended more than 7 days ago and still have no analysis (deleted ones aside).
+-- scope: warehouse (the clock makes a session overdue, not a run: a night must see them all)
 select
     concat('sessions(', session_id, ')') as key,
     active_until as ended_at
