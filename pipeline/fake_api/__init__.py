@@ -9,6 +9,12 @@ adversarial modes of a real server (a Quirks object); tests change both between 
     python -m pipeline.fake_api --port 8000 --sessions 1000 --fail-rate 0.05
     python -m pipeline.fake_api --port 0 --page-cap 50 --newest-first --hostile 3 --echo-key
     python -m pipeline.fake_api --port 0 --api-version v3 --analysis-delay 2 --forbid-generate
+    python -m pipeline.fake_api --port 0 --sessions 100000 --text llm
+
+Text (with_text(FakeDevin(...), "llm"), --text llm): the analyses' free text "kind", a few fixed
+labels, impacts and action item types, or "llm", as the real API's language model writes it:
+nearly every label its own, recurring ones in other case, spacing and punctuation, long texts in
+every script, a few pasted logs of 10-50 kB and timelines of hundreds of events (llm.py).
 
 Versions (FakeApiServer(api_versions=("v2", "v3")), --api-version v2|v3|both; the others 404):
     v2  GET /v2/enterprise/sessions/{session_id}, GET /v2/enterprise/sessions/insights
@@ -82,6 +88,7 @@ Modules, one concern each:
 
     vocabulary.py  words and templates the sessions are made of
     generator.py   a session's content from (seed, index)
+    llm.py         the analyses' free text as a language model writes it (text="llm")
     clock.py       timestamps: epoch microseconds, ISO 8601, values given as they are
     catalog.py     the sessions' ids and timestamps in list order, filtered views
     state.py       FakeDevin: generation, overrides, mutations, hostile plants
@@ -100,7 +107,9 @@ Modules, one concern each:
 from .clock import parse_time
 from .command import main
 from .faults import DEFAULT_FAIL_KINDS, FAULT_KINDS, Faults
+from .generator import TEXT_MODES
 from .hostile import HOSTILE_KINDS
+from .llm import with_text
 from .quirks import Quirks
 from .server import FakeApiServer
 from .state import FILTERS, FakeDevin
@@ -114,9 +123,11 @@ __all__ = [
     "FakeDevin",
     "Faults",
     "HOSTILE_KINDS",
+    "TEXT_MODES",
     "Quirks",
     "decode_cursor",
     "encode_cursor",
     "main",
     "parse_time",
+    "with_text",
 ]

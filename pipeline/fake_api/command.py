@@ -7,7 +7,9 @@ import time
 from dataclasses import fields
 
 from .faults import DEFAULT_FAIL_KINDS, FAULT_KINDS, Faults
+from .generator import TEXT_MODES
 from .hostile import HOSTILE_KINDS
+from .llm import with_text
 from .quirks import Quirks
 from .server import FakeApiServer
 from .state import FakeDevin
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_forever(args: argparse.Namespace, faults: Faults) -> None:
     devin = FakeDevin(args.sessions, seed=args.seed, analysis_delay=args.analysis_delay)
+    with_text(devin, args.text)
     for kind in HOSTILE_KINDS:
         devin.plant(kind, args.hostile)
     versions = ("v2", "v3") if args.api_version == "both" else (args.api_version,)
@@ -80,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--text",
+        choices=TEXT_MODES,
+        default="kind",
+        help="the analyses' free text: kind (a few fixed labels) or llm (as a language model "
+        "writes it: nearly every label its own, long texts, every script)",
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--fail-rate", type=float, default=0.0, help="0..1")
     parser.add_argument(

@@ -185,3 +185,93 @@ NOTE_MESSAGES = [
 ]
 NOTE_REASONS = ["Applied at setup", "Saved a round trip", "The note was out of date",
                 "The note did not apply to this repository"]  # fmt: skip
+
+# Free text as a language model writes it (generator's text="llm", see llm.py): the analysis's
+# labels, impacts, action item types and feedback summaries. Recurring ones come first, most
+# common first; llm.py varies their case, spacing and trailing punctuation.
+LLM_LABELS = ["Flaky test", "Missing environment variable", "Dependency installation failed",
+              "Ambiguous instructions", "Lint errors", "CI timeout", "Missing permissions",
+              "Merge conflict", "Slow test suite", "Outdated documentation", "Build failure",
+              "Type errors", "Secrets not configured", "Database migration failed",
+              "Docker build failed", "Rate limited by an external API", "Wrong base branch",
+              "Incomplete requirements", "Network timeout", "Version mismatch",
+              "Pre-commit hook failure", "Broken main branch", "Missing test fixtures",
+              "Authentication failure", "Out of memory", "Unclear acceptance criteria",
+              "Нестабильный тест", "依赖安装失败", "متغير بيئة مفقود", "Dépendance manquante",
+              "テストが不安定", "Zeitüberschreitung im CI", "Build cassé 💥"]  # fmt: skip
+LLM_SEVERITIES = (("High", 34), ("Medium", 36), ("Low", 22), ("Critical", 5), ("Minor", 3))
+LLM_TYPES = ["machine_setup", "repo_config", "knowledge", "prompt_improvement", "playbook",
+             "other", "Machine setup", "Repo config", "Knowledge", "Prompt improvement",
+             "Playbook", "Environment setup", "Documentation", "Testing"]  # fmt: skip
+LLM_SUMMARIES = ["Prompt too vague", "Missing acceptance criteria", "No reproduction steps",
+                 "Unclear target branch", "Conflicting instructions", "Missing test command",
+                 "Too many tasks in one prompt", "No link to the ticket"]  # fmt: skip
+# Templates of one-off texts: nearly every analysis words its finding its own way.
+LLM_LABEL_TEMPLATES = [
+    "{error} in `{file}` line {line}",
+    "`{test}` fails after upgrading {lib} to {version}",
+    "{thing} broken in {component} since {project}-{num}{num}",
+    "Devin could not {action} because of {error} (attempt {num})",
+    "`{cmd}` exits with code {code} on line {line}",
+    "{lib} {version} incompatible with {lib} {version}",
+    "Missing {lib} {version} configuration for {component}",
+    "Timeout after {num}.{num} s while running `{cmd}`",
+    "Got {error} from {component} (request {hex})",
+    "{verb} {thing}: {num} tests in `{test}` were skipped",
+    "Port {port} already in use when starting {component}",
+    "Environment lacks {lib} {version}; `{cmd}` failed with {error}",
+]
+LLM_FOREIGN_TEMPLATES = [
+    "在 `{file}` 中出现 {error}，第 {line} 行",
+    "`{cmd}` 执行失败（退出码 {code}，第 {line} 行）",
+    "Тест `{test}` падает после обновления {lib} до {version}",
+    "Ошибка {error} в {component} (строка {line})",
+    "فشل الأمر `{cmd}` بسبب {error} في السطر {line}",
+    "تعذّر تثبيت {lib} {version}",
+    "`{file}` の {line} 行目で {error} が発生",
+    "{component}에서 {error} 발생 (줄 {line})",
+    "`{cmd}` में त्रुटि: {error} (पंक्ति {line})",
+    "Lỗi {error} khi chạy `{cmd}` ở dòng {line}",
+    "Σφάλμα {error} στο `{file}` γραμμή {line}",
+    "🔥 {error} in `{file}`:{line} 🔥",
+    "⚠️ `{cmd}` flaky on {component} ({num}.{num}% of runs) 🤷",
+]
+LLM_IMPACT_TEMPLATES = [
+    "Blocked the session for {num} minutes ({project}-{num}{num})",
+    "Devin could not run `{cmd}`, so PR #{line} was opened without the tests passing",
+    "Cost about {num}.{num} ACUs in retries",
+    "The fix in `{file}` line {line} is incomplete and needs a human follow-up",
+    "High: {component} could not be deployed for {num} min",
+    "Medium — slowed the session down by ~{num} min",
+    "low ({num} lines of cosmetic changes only)",
+    "Сессия заблокирована на {num} минут",
+    "阻塞了会话 {num} 分钟",
+    "تأخير {num} دقيقة",
+]
+LLM_TYPE_TEMPLATES = [
+    "Add {lib} {version} to the environment snapshot",
+    "Update Knowledge: {component} needs {lib} {version}",
+    "Create a playbook for the {thing} ({project}-{num}{num})",
+    "Pin {lib} to {version}",
+    "Document `{cmd}` in the README, section {num}",
+    "Give Devin access to {component} (ticket {hex})",
+    "Split the prompt for {component} into {num} smaller tasks",
+    "Добавить {lib} {version} в окружение",
+    "在提示中说明要运行 `{cmd}`（第 {line} 行）",
+]
+LLM_TITLES = ["Explored the repository", "Ran `{cmd}`", "Read `{file}`", "Edited `{file}`",
+              "Investigated {error}", "Re-ran `{test}`", "Waited for CI ({num} s)",
+              "Asked the user about {component}", "Pushed a fix for {thing}",
+              "Searched for uses of {lib}"]  # fmt: skip
+LLM_LOG_LINES = [
+    "{stamp} INFO  {component}: starting `{cmd}`",
+    "{stamp} WARN  {lib} is deprecated, falling back ({hex})",
+    "{stamp} ERROR {error} in `{file}` line {line}",
+    '  File "{file}", line {line}, in handler',
+    "    raise RuntimeError('{error} while talking to {lib}')",
+    "{stamp} DEBUG retry {num}/{num} after {num} ms",
+    "{stamp} 错误 {error}：`{file}` 第 {line} 行",
+    "{stamp} ОШИБКА {error} в `{file}`",
+    "{stamp} خطأ {error} في `{file}`",
+    "{stamp} ✅ `{test}` passed · ❌ `{test}` failed",
+]
