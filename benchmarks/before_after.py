@@ -1,12 +1,14 @@
 """The night and the rebuild of an earlier revision against this one's, in one run.
 
-    .venv/bin/python -m benchmarks.before_after REV [SESSIONS] [REPS]
+    .venv/bin/python -m benchmarks.before_after REV [SESSIONS] [REPS] [ORDER]
 
 REV's run_export.py, pipeline/ and sql/ are taken with `git archive` into
 benchmarks/work/rev-REV and run from there (a script's own folder comes first on sys.path).
 For each revision: the --from-raw build of a warehouse of SESSIONS sessions spread over 24
-months (timed: a rebuild), then REPS nights of 100 sessions into it and into an empty folder,
-alternating revisions, so both see the same machine. Prints a Markdown table of medians.
+months and stored in ORDER (random, the default, or creation; the night benchmark's data, its
+text as a language model writes it), timed: a rebuild; then REPS nights of 100 sessions into it
+and into an empty folder, alternating revisions, so both see the same machine. Prints a
+Markdown table of medians.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from benchmarks.common import ROOT, WORK, fresh_dir
 from benchmarks.datasets import ensure_datasets
 from benchmarks.measure import JobResult, run_job
-from benchmarks.night import NIGHT_DIR, _copy, _night, base_dataset, night_api
+from benchmarks.night import NIGHT_DIR, RANDOM, _copy, _night, base_dataset, night_api
 
 CURRENT = "this tree"
 
@@ -46,8 +48,10 @@ def main() -> int:
     rev = sys.argv[1]
     sessions = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    order = sys.argv[4] if len(sys.argv) > 4 else RANDOM
     scripts = {rev: checkout(rev) / "run_export.py", CURRENT: ROOT / "run_export.py"}
-    data, updated = base_dataset(sessions, ensure_datasets([100_000])[100_000])
+    largest = max(sessions, 100_000)
+    data, updated = base_dataset(sessions, ensure_datasets([largest])[largest], order)
     work = fresh_dir(NIGHT_DIR / "before-after")
     rebuild: dict[str, JobResult] = {}
     nights: dict[tuple[str, int], list[JobResult]] = {}
@@ -65,6 +69,7 @@ def main() -> int:
                     out = _copy(work / f"base-{number}" if size else None, work / "out")
                     job = _night(api, out, work / f"night-{number}-{size}-{rep}.log", script)
                     nights.setdefault((name, size), []).append(job)
+    print(f"{sessions:,} sessions stored in {order} order")
     print(table(rev, sessions, rebuild, nights))
     return 0
 

@@ -2,7 +2,13 @@
 
 Session i depends only on (seed, i), so the small set is the large set's first sessions: the
 large file is generated once, and the small one filtered out of it. Both are cached under
-benchmarks/work/data/ and reused across runs (the file names carry the size and the seed).
+benchmarks/work/data/ and reused across runs (the file names carry the size, the seed and the
+text mode).
+
+The load and night benchmarks use text="llm" (pipeline/fake_api/llm.py): the analyses' free
+text as Devin's language model writes it, nearly every issue label its own, long texts in every
+script, a few pasted logs of 10-50 kB and timelines of hundreds of events. "kind" (a few fixed
+labels) is the fake's default, and flattered every per-label cost.
 """
 
 from __future__ import annotations
@@ -13,40 +19,54 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.fake_api import FakeDevin
+from pipeline.fake_api import FakeDevin, with_text
 
 SEED = 0
+TEXT = "llm"  # the text mode of the load and night benchmarks' data
 DATA_DIR = Path(__file__).resolve().parent / "work" / "data"
 
 
-def dataset_path(sessions: int, seed: int = SEED) -> Path:
-    return DATA_DIR / f"sessions-{sessions}-seed{seed}.jsonl"
+def dataset_path(sessions: int, seed: int = SEED, text: str = TEXT) -> Path:
+    return DATA_DIR / f"sessions-{sessions}-seed{seed}-{text}.jsonl"
 
 
-def ensure_datasets(sizes: list[int], seed: int = SEED) -> dict[int, Path]:
+def ensure_datasets(sizes: list[int], seed: int = SEED, text: str = TEXT) -> dict[int, Path]:
     """Return {size: path} for each size, generating the files that are missing."""
-    missing = [n for n in sizes if not dataset_path(n, seed).exists()]
+    missing = [n for n in sizes if not dataset_path(n, seed, text).exists()]
     if missing:
         largest = max(missing)
-        source = _write_dataset(largest, seed)
+        cached = [n for n in _cached_sizes(seed, text) if n > largest]
+        if cached:  # a larger set already generated: filter the missing ones out of it
+            source = dataset_path(min(cached), seed, text)
+        else:
+            source = _write_dataset(largest, seed, text)
         for size in missing:
-            if size != largest:
-                _filter_prefix(source, size, seed)
-    return {n: dataset_path(n, seed) for n in sizes}
+            if dataset_path(size, seed, text) != source:
+                _filter_prefix(source, size, seed, text)
+    return {n: dataset_path(n, seed, text) for n in sizes}
 
 
-def _write_dataset(sessions: int, seed: int) -> Path:
-    path = dataset_path(sessions, seed)
+def _cached_sizes(seed: int, text: str) -> list[int]:
+    sizes = []
+    for path in DATA_DIR.glob(f"sessions-*-seed{seed}-{text}.jsonl"):
+        size = path.name.split("-")[1]
+        if size.isdigit():
+            sizes.append(int(size))
+    return sizes
+
+
+def _write_dataset(sessions: int, seed: int, text: str) -> Path:
+    path = dataset_path(sessions, seed, text)
     print(f"generating {path.name} ...", file=sys.stderr, flush=True)
-    devin = FakeDevin(sessions=sessions, seed=seed)
+    devin = with_text(FakeDevin(sessions=sessions, seed=seed), text)
     _write_lines(path, (orjson.dumps(devin.session(sid)) for sid in devin.ids()))
     return path
 
 
-def _filter_prefix(source: Path, sessions: int, seed: int) -> Path:
+def _filter_prefix(source: Path, sessions: int, seed: int, text: str) -> Path:
     """Write the first `sessions` sessions (by index) of a larger set, in list order."""
     wanted = set(FakeDevin(sessions=sessions, seed=seed).ids())
-    path = dataset_path(sessions, seed)
+    path = dataset_path(sessions, seed, text)
     with open(source, "rb") as lines:
         _write_lines(
             path, (line.rstrip(b"\n") for line in lines if line_session_id(line) in wanted)

@@ -26,6 +26,7 @@ class LoadResult:
     sessions: int
     jobs: list[JobResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    report_bytes: list[int] = field(default_factory=list)  # ours: report.html of each rebuild
 
     @property
     def seconds(self) -> Stat:
@@ -70,19 +71,21 @@ def _command(tool: str, data: Path, out: Path) -> list:
     return [dlt_env.dlt_python(), JOBS / "dlt_load.py", data, out, kind]
 
 
-def run_one(tool: str, sessions: int, data: Path, tag: str) -> tuple[JobResult, list[str]]:
-    """Run one load job in a fresh folder; return its measurements and any notes on it."""
+def run_one(tool: str, sessions: int, data: Path, tag: str) -> tuple[JobResult, list[str], int]:
+    """Run one load job in a fresh folder; return its measurements, any notes on it, and the
+    size of the report.html it wrote (ours; 0 for the others)."""
     out = fresh_dir(LOAD_DIR / f"{tool}-{sessions}-{tag}")
     log = LOAD_DIR / f"{tool}-{sessions}-{tag}.log"
     job = run_job(_command(tool, data, out), log, cwd=ROOT)
-    notes = []
+    notes, report_bytes = [], 0
     if tool == OURS:
         record = orjson.loads((out / "summary.json").read_bytes())
         if record["sessions_exported"] != sessions or record["sessions_failed"]:
             raise RuntimeError(f"ours at {sessions}: not every session loaded, see {log}")
+        report_bytes = (out / "warehouse" / "report.html").stat().st_size
     if tool == DLT_PARQUET and DLT_APPEND_FALLBACK in log.read_bytes():
         notes.append("dlt fell back from merge to append (filesystem needs delta or iceberg)")
-    return job, notes
+    return job, notes, report_bytes
 
 
 def run_load(plan: LoadPlan, datasets: dict[int, Path]) -> dict[tuple[str, int], LoadResult]:
@@ -99,9 +102,11 @@ def run_load(plan: LoadPlan, datasets: dict[int, Path]) -> dict[tuple[str, int],
 
 def _record(results: dict, tool: str, sessions: int, data: Path, tag: str, reps: int) -> None:
     print(f"load: {tool} {sessions:,} sessions ({tag} of {reps})", flush=True)
-    job, notes = run_one(tool, sessions, data, tag)
+    job, notes, report_bytes = run_one(tool, sessions, data, tag)
     result = results.setdefault((tool, sessions), LoadResult(tool, sessions))
     result.jobs.append(job)
+    if report_bytes:
+        result.report_bytes.append(report_bytes)
     result.notes += [n for n in notes if n not in result.notes]
 
 

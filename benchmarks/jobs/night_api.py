@@ -1,8 +1,9 @@
 """The fake API as it is after one night: a day with sessions updated and new ones created.
 
-    python night_api.py SESSIONS SEED NOW LATENCY_MS UPDATED_JSON NEW IDS_FILE
+    python night_api.py SESSIONS SEED NOW LATENCY_MS UPDATED_JSON NEW IDS_FILE [TEXT]
 
-Builds FakeDevin(SESSIONS, seed=SEED, now=NOW) (the ids of the benchmark's data sets), moves
+Builds FakeDevin(SESSIONS, seed=SEED, now=NOW) (the ids of the benchmark's data sets), its
+free text in TEXT (kind or llm, the fake's text modes; default kind), moves
 its clock one day on with NEW sessions created, and moves each session of UPDATED_JSON
 ({session_id: created_at}) on: it finished, spent more ACUs, keeps the created_at it has in the
 warehouse the night starts from. Writes every id the night exports to IDS_FILE (one a line),
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
+from pipeline.fake_api import FakeApiServer, FakeDevin, Faults, with_text
 
 
 def main() -> int:
@@ -27,7 +28,8 @@ def main() -> int:
     now = datetime.fromisoformat(sys.argv[3])
     updated = orjson.loads(Path(sys.argv[5]).read_bytes())
     new, ids_file = int(sys.argv[6]), Path(sys.argv[7])
-    devin = FakeDevin(sessions, seed=seed, now=now)
+    text = sys.argv[8] if len(sys.argv) > 8 else "kind"
+    devin = with_text(FakeDevin(sessions, seed=seed, now=now), text)
     created = devin.advance(days=1, new_sessions=new)["new_sessions"]
     for number, (session_id, created_at) in enumerate(sorted(updated.items())):
         devin.update(session_id, created_at=created_at, status="exit", acus_consumed=number + 0.5)
