@@ -25,3 +25,41 @@ referenced as (
 select * from referenced;
 
 comment on view stg_issues is 'Staging: one row per issue (issues), plus issue_ref: the value action_items.issue_id and feedback_items.issue_id use for it (v3: the issue''s id; v2, or a v3 issue without id: issue_N, N its 1-based position in the list).';
+
+-- text_key(text): the key the views group the analyses' free text by (issue labels and impacts,
+-- action item types). A language model writes them, and the same words come back in another
+-- case, spacing or trailing punctuation: "Flaky test", "flaky test.", " Flaky  Test ". The key
+-- is the text in Unicode NFC (an accent as one character, not two), every run of spaces (tabs,
+-- line breaks, no-break and ideographic spaces too) one space, no sentence punctuation (.,;:!?
+-- and ..., and their CJK and Arabic forms) nor space at its end, no space at its start, in
+-- lower case. Defined here, after stg_issues, so that every view finds it (views are created
+-- after the whole staging layer); analysts may call it too. Each step runs only on the texts
+-- that need it: most need none but lower(), and regular expressions are slow.
+create or replace macro text_key_nfc(text) as
+    case
+        -- only a combining mark or Hangul jamo can make a text change under NFC
+        when strlen(text) <> length(text)
+            and regexp_matches(text, '[\p{M}\x{1100}-\x{11ff}\x{a960}-\x{a97f}\x{d7b0}-\x{d7ff}]')
+            then nfc_normalize(text)
+        else text
+    end;
+
+create or replace macro text_key_spaces(text) as
+    case
+        when regexp_matches(
+            text,
+            '[\t\n\x{0b}\f\r\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]|  '
+        )
+            then regexp_replace(text, '[\s\p{Z}]+', ' ', 'g')
+        else text
+    end;
+
+create or replace macro text_key_end(text) as
+    case
+        when regexp_matches(text, '[ .,;:!?…。，、；：！？؟،؛]$')
+            then regexp_replace(text, '[ .,;:!?…。，、；：！？؟،؛]+$', '')
+        else text
+    end;
+
+create or replace macro text_key(text) as
+    lower(ltrim(text_key_end(text_key_spaces(text_key_nfc(text)))));

@@ -9,20 +9,60 @@ with items as (
 
 ),
 
-final as (
+-- types are free text: each distinct spelling once, with the key it is grouped by (text_key,
+-- defined in stg_issues.sql) and the items that spell it so
+type_spellings as materialized (
 
     select
         type,
-        count(*) as items,
-        count(distinct session_id) as sessions
+        text_key(type) as type_key,
+        count(*) as items
     from items
     group by type
+
+),
+
+-- each group goes by its most common spelling (on a tie, the first in byte order)
+type_names as (
+
+    select
+        type_key,
+        first(type order by items desc, type) as type
+    from type_spellings
+    group by type_key
+
+),
+
+keyed_items as (
+
+    select
+        items.session_id,
+        type_spellings.type_key
+    from items
+
+    inner join type_spellings
+        on items.type is not distinct from type_spellings.type
+
+),
+
+final as (
+
+    select
+        type_names.type,
+        count(*) as items,
+        count(distinct keyed_items.session_id) as sessions
+    from keyed_items
+
+    inner join type_names
+        on keyed_items.type_key is not distinct from type_names.type_key
+
+    group by type_names.type
 
 )
 
 select * from final;
 
-comment on view v_action_items is 'One row per action item type (NULL: items without a type): how many action items the analyses proposed, and in how many sessions.';
-comment on column v_action_items.type is 'Kind of action (type): machine_setup, repo_config, knowledge, prompt_improvement, ...';
+comment on view v_action_items is 'One row per action item type (NULL: items without a type), grouped by text_key (case, spacing, trailing punctuation and Unicode form do not count) and shown in its most common spelling: how many action items the analyses proposed, and in how many sessions.';
+comment on column v_action_items.type is 'Kind of action (type): machine_setup, repo_config, knowledge, prompt_improvement, ...; the most common of the spellings grouped in this row.';
 comment on column v_action_items.items is 'Action items of this type.';
 comment on column v_action_items.sessions is 'Sessions with at least one of them.';
