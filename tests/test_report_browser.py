@@ -4,8 +4,10 @@ Chromium is Debian's package at /usr/bin/chromium (`.ci/run` installs it when mi
 tests fail, never skip, without it. The DevTools protocol runs over --remote-debugging-pipe
 (JSON messages ended by NUL on file descriptors 3 and 4), so no client library and no port.
 
-Artifacts, for a person to look at: tests/artifacts/report.png (the page at a laptop's width)
-and tests/artifacts/report.pdf (as printed).
+Artifacts, for a person to look at: tests/artifacts/report.png (the page at a laptop's width),
+tests/artifacts/report.pdf (as printed), and tests/artifacts/report-llm.png (the report of
+sessions whose analyses' free text is as Devin's language model writes it: nearly every label
+its own, in every script).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import pytest
 
 from pipeline.report import build_report
 from tests.helpers import run_cli
+from tests.test_report import llm_export
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -194,6 +197,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def llm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A v3 export of 2,000 sessions of llm text (FakeDevin text "llm")."""
+    return llm_export(tmp_path_factory.mktemp("report-llm") / "out", 2000, api_version="v3")
+
+
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     b = Browser(tmp_path_factory.mktemp("chromium-profile"))
     try:
@@ -326,3 +335,46 @@ def test_without_chromium_the_browser_tests_fail_saying_how_to_install_it(monkey
     monkeypatch.setattr(f"{__name__}.CHROMIUM", tmp_path / "no-chromium")
     with pytest.raises(AssertionError, match=r"apt-get install -y chromium"):
         Browser(tmp_path / "profile")
+
+
+FITS = """
+[...document.querySelectorAll('svg.chart')].flatMap(svg => {
+  const box = svg.getBoundingClientRect();
+  return [...svg.querySelectorAll('text.row-label, text.value')].map(t => {
+    const r = t.getBoundingClientRect();
+    return {text: t.textContent, fits: r.left >= box.left - 1 && r.right <= box.right + 1};
+  });
+}).filter(t => !t.fits)
+"""
+
+
+def test_a_report_of_llm_text_renders_each_chart_with_its_rest_and_reads_well(browser, llm):
+    browser.open((llm / "report.html").as_uri())
+    thrown = [e for e in browser.events if e.get("method") == "Runtime.exceptionThrown"]
+    logged = [e["params"]["entry"] for e in browser.events if e.get("method") == "Log.entryAdded"]
+    assert thrown == [] and [e for e in logged if e["level"] == "error"] == []
+    charts = browser.js(CHARTS)
+    assert len(charts) == 9, [c["label"] for c in charts]
+    for chart in charts:
+        assert chart["width"] > 200 and chart["height"] > 60, chart
+        assert chart["marks"] >= 1 and chart["paintedMarks"] == chart["marks"], chart
+    rests = browser.js(
+        "[...document.querySelectorAll('text.row-label.rest')].map(t => "
+        "[t.closest('svg').getAttribute('aria-label'), t.textContent])"
+    )
+    charted = {label for label, _ in rests}
+    assert {"Issues by label and impact", "Action items by type", "Top users by ACUs",
+            "Top repositories by merged PRs"} <= charted, rests  # fmt: skip
+    assert all(" other " in text for _, text in rests)
+    assert browser.js("document.querySelectorAll('tr.rest').length") >= 3
+    assert browser.js(FITS) == []  # every label and figure inside its chart, cut if need be
+    assert browser.js("document.documentElement.scrollWidth") <= LAPTOP[0]
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = int(browser.js("document.documentElement.scrollHeight"))
+    browser.call("Emulation.setDeviceMetricsOverride",
+                 {"width": LAPTOP[0], "height": height, "deviceScaleFactor": 1, "mobile": False},
+                 page=True)  # fmt: skip
+    shot = browser.call("Page.captureScreenshot", {"format": "png"}, page=True)["data"]
+    png = ARTIFACTS / "report-llm.png"
+    png.write_bytes(base64.b64decode(shot))
+    print(f"\nscreenshot of the report of llm text: {png}")

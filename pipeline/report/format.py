@@ -68,23 +68,37 @@ def name(value: Any) -> str:
     return NONE if value is None else str(value)
 
 
+def others(members: int, what: str) -> str:
+    """Return the name of a rest row: "1,234 other labels"."""
+    return f"{members:,} other {what}"
+
+
+# A figure of a rest row that does not add up over rows (a session counts in several of them).
+NOT_ADDED = '<span class="muted" title="does not add up over rows">–</span>'
+
+
 # -- headline ------------------------------------------------------------------------------------
 
 
 def table(
-    head: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], *, classes: str = ""
+    head: Sequence[tuple[str, bool]],
+    rows: Sequence[Sequence[str]],
+    *,
+    classes: str = "",
+    rest: Sequence[str] | None = None,
 ) -> str:
-    """Return a table; head is (title, numeric) per column; cells are already escaped HTML."""
-    ths = "".join(f'<th class="num">{esc(t)}</th>' if n else f"<th>{esc(t)}</th>" for t, n in head)
-    body = "".join(
-        "<tr>"
-        + "".join(
+    """Return a table; head is (title, numeric) per column; cells are already escaped HTML.
+    rest, if given, is a last row in its own style: the rows not shown, summed."""
+
+    def tr(row: Sequence[str], attrs: str = "") -> str:
+        cells = "".join(
             f'<td class="num">{c}</td>' if n else f'<td class="key">{c}</td>'
             for c, (_, n) in zip(row, head, strict=True)
         )
-        + "</tr>"
-        for row in rows
-    )
+        return f"<tr{attrs}>{cells}</tr>"
+
+    ths = "".join(f'<th class="num">{esc(t)}</th>' if n else f"<th>{esc(t)}</th>" for t, n in head)
+    body = "".join(tr(row) for row in rows) + (tr(rest, ' class="rest"') if rest else "")
     return f'<table class="{classes}"><thead><tr>{ths}</tr></thead><tbody>{body}</tbody></table>'
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.report.charts import esc
-from pipeline.report.format import age, count, empty, seconds, table, when
+from pipeline.report.format import age, count, empty, others, seconds, table, when
 from pipeline.report.queries import ReportData
 
 STALE_AFTER = timedelta(days=2)  # no successful run for this long: say so at the top
@@ -53,7 +53,7 @@ def health(data: ReportData, now: datetime) -> str:
     else:
         runs = empty("No export run recorded.")
     if data.checks:
-        checked = data.checks[0]
+        checked, rest = data.checks.rows[0], data.checks.other
         checks = (
             f'<p class="muted">Run {esc(checked["run_id"])}, {esc(when(checked["checked_at"]))}.'
             "</p>"
@@ -65,8 +65,17 @@ def health(data: ReportData, now: datetime) -> str:
                     ("failing rows", True),
                     ("sample", False),
                 ],
-                [_check_row(c) for c in data.checks],
+                [_check_row(c) for c in data.checks.rows],
                 classes="checks",
+                rest=[
+                    esc(others(rest["members"], "checks")),
+                    "",
+                    f"{count(rest['broken'])} broken, {count(rest['failed'])} failed",
+                    count(rest["failing_rows"]),
+                    "",
+                ]
+                if rest
+                else None,
             )
         )
     else:

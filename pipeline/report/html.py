@@ -17,6 +17,7 @@ from pipeline.report.charts import (
     IMPACT_COLORS,
     STATUS_COLORS,
     THIRD,
+    Rest,
     colors_for,
     esc,
     hbars,
@@ -25,17 +26,25 @@ from pipeline.report.charts import (
 )
 from pipeline.report.format import (
     NONE,
+    NOT_ADDED,
     acus,
     attr_number,
     count,
     empty,
     name,
+    others,
     percent,
     table,
     when,
 )
 from pipeline.report.health import health
-from pipeline.report.queries import DAILY_DAYS, Headline, ReportData
+from pipeline.report.queries import (
+    DAILY_DAYS,
+    OTHER_ORGS,
+    OTHER_STATUSES,
+    Headline,
+    ReportData,
+)
 from pipeline.report.style import CSS
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
@@ -113,8 +122,8 @@ def figures(data: ReportData) -> str:
 def daily(data: ReportData) -> str:
     assert data.acus_by_org and data.sessions_by_status
     by_org, by_status = data.acus_by_org, data.sessions_by_status
-    org_colors = colors_for(list(by_org.series))
-    status_colors = colors_for(list(by_status.series), STATUS_COLORS)
+    org_colors = colors_for(list(by_org.series), grey={OTHER_ORGS, "(no org)"})
+    status_colors = colors_for(list(by_status.series), STATUS_COLORS, {OTHER_STATUSES})
     span = f"{by_org.days[0]:%Y-%m-%d} to {by_org.days[-1]:%Y-%m-%d}"
     acus_chart = stacked_columns(
         by_org.days,
@@ -144,17 +153,26 @@ def daily(data: ReportData) -> str:
 
 
 def repos(data: ReportData) -> str:
-    if not data.top_repos:
+    top = data.top_repos
+    if not top:
         body = empty("No pull request with a known repository yet.")
     else:
-        rows = data.top_repos
+        rest = top.other
         chart = hbars(
-            [(r["repo"], {"merged": float(r["merged"] or 0)}) for r in rows],
+            [(r["repo"], {"merged": float(r["merged"] or 0)}) for r in top.rows],
             {"merged": "#59a14f"},
             label="Top repositories by merged PRs",
             unit="merged PRs",
             fmt=count,
-            notes=[f"{percent(r['merge_rate'])} merge rate" for r in rows],
+            notes=[f"{percent(r['merge_rate'])} merge rate" for r in top.rows],
+            rest=Rest(
+                others(rest["members"], "repositories"),
+                float(rest["merged"] or 0),
+                f"{percent(rest['merge_rate'])} merge rate",
+                f"{count(rest['prs'])} PRs",
+            )
+            if rest
+            else None,
         )
         body = f"<figure>{chart}</figure>" + table(
             [
@@ -172,34 +190,65 @@ def repos(data: ReportData) -> str:
                     percent(r["merge_rate"]),
                     acus(r["acus_spent"]),
                 ]
-                for r in rows
+                for r in top.rows
             ],
             classes="repos",
+            rest=[
+                esc(others(rest["members"], "repositories")),
+                count(rest["prs"]),
+                count(rest["merged"]),
+                percent(rest["merge_rate"]),
+                NOT_ADDED,
+            ]
+            if rest
+            else None,
         )
     return (
         f'<div><h2>Top repositories by merged PRs</h2>{body}<p class="note">All time, from '
-        "v_repo_outcomes. ACUs spent: the whole ACUs of every session with a PR there.</p></div>"
+        "v_repo_outcomes. ACUs spent: the whole ACUs of every session with a PR there (a session "
+        "with PRs in several repositories counts in each, so they do not add up).</p></div>"
     )
 
 
 def users(data: ReportData) -> str:
-    if not data.top_users:
+    top = data.top_users
+    if not top:
         body = empty("No sessions yet.")
     else:
-        rows = data.top_users
+        rest = top.other
+
+        def per_merged_pr(r: dict[str, Any]) -> str:
+            if r["acus_per_merged_pr"] is None:
+                return "no merged PR"
+            return f"{acus(r['acus_per_merged_pr'])} per merged PR"
+
         chart = hbars(
-            [(name(r["user_id"]), {"ACUs": float(r["acus"] or 0)}) for r in rows],
+            [(name(r["user_id"]), {"ACUs": float(r["acus"] or 0)}) for r in top.rows],
             {"ACUs": "#4e79a7"},
             label="Top users by ACUs",
             unit="ACUs",
             fmt=acus,
-            notes=[
-                f"{acus(r['acus_per_merged_pr'])} per merged PR"
-                if r["acus_per_merged_pr"] is not None
-                else "no merged PR"
-                for r in rows
-            ],
+            notes=[per_merged_pr(r) for r in top.rows],
+            rest=Rest(
+                others(rest["members"], "users"),
+                float(rest["acus"] or 0),
+                per_merged_pr(rest),
+                f"{count(rest['sessions'])} sessions",
+            )
+            if rest
+            else None,
         )
+
+        def cells(r: dict[str, Any], who: str) -> list[str]:
+            return [
+                esc(who),
+                count(r["sessions"]),
+                acus(r["acus"]),
+                count(r["prs_merged"]),
+                percent(r["merge_rate"]),
+                acus(r["acus_per_merged_pr"]),
+            ]
+
         body = f"<figure>{chart}</figure>" + table(
             [
                 ("user", False),
@@ -209,18 +258,9 @@ def users(data: ReportData) -> str:
                 ("merge rate", True),
                 ("ACUs per merged PR", True),
             ],
-            [
-                [
-                    esc(name(r["user_id"])),
-                    count(r["sessions"]),
-                    acus(r["acus"]),
-                    count(r["prs_merged"]),
-                    percent(r["merge_rate"]),
-                    acus(r["acus_per_merged_pr"]),
-                ]
-                for r in rows
-            ],
+            [cells(r, name(r["user_id"])) for r in top.rows],
             classes="users",
+            rest=cells(rest, others(rest["members"], "users")) if rest else None,
         )
     return (
         f'<div><h2>Top users by ACUs</h2>{body}<p class="note">All time, from v_user_usage; '
@@ -229,24 +269,43 @@ def users(data: ReportData) -> str:
 
 
 def issues(data: ReportData) -> str:
-    if not data.issue_labels:
+    chart_data, pairs = data.label_chart, data.issue_pairs
+    if chart_data is None or not pairs:
         body = empty("No issues found by session analyses yet.")
     else:
-        labels: dict[str, dict[str, float]] = {}
-        for r in data.issue_labels:
-            parts = labels.setdefault(name(r["label"]), {})
-            impact = name(r["impact"])
-            parts[impact] = parts.get(impact, 0.0) + float(r["issues"] or 0)
-        impact_rank = {impact: n for n, impact in enumerate(IMPACT_COLORS)}  # high first
-        impacts = sorted(
-            {i for parts in labels.values() for i in parts},
-            key=lambda i: (impact_rank.get(i.lower(), len(impact_rank)), i),
+        # impacts in the legend's order: the known severities first, then by issues; the rest last
+        rank = {impact: n for n, impact in enumerate(IMPACT_COLORS)}  # critical, high, ...
+        named = sorted(
+            range(len(chart_data.impacts)),
+            key=lambda j: (rank.get(name(chart_data.impacts[j]).strip().lower(), len(rank)), j),
         )
-        colors = colors_for(impacts, IMPACT_COLORS)
-        # each bar stacks its impacts in the legend's order
-        rows = [(label, {i: p[i] for i in impacts if i in p}) for label, p in labels.items()]
-        chart = hbars(rows, colors, label="Issues by label and impact", unit="issues", fmt=count)
-        top_issue_rows = sorted(data.issue_labels, key=lambda r: -int(r["issues"] or 0))[:10]
+        columns = [(name(chart_data.impacts[j]), j) for j in named]
+        rest_impacts = others(chart_data.other_impacts, "impacts")
+        if chart_data.other_impacts:
+            columns.append((rest_impacts, len(chart_data.impacts)))
+        colors = colors_for([c for c, _ in columns], IMPACT_COLORS, grey={rest_impacts, NONE})
+
+        def parts(i: int) -> dict[str, float]:
+            return {impact: float(chart_data.issues.get((i, j), 0)) for impact, j in columns}
+
+        rows = [(name(label), parts(i)) for i, label in enumerate(chart_data.labels)]
+        rest = None
+        if chart_data.other_labels:
+            held = parts(len(chart_data.labels))
+            rest = Rest(
+                others(chart_data.other_labels, "labels"),
+                sum(held.values()),
+                detail=", ".join(f"{impact} {count(n)}" for impact, n in held.items() if n),
+            )
+        chart = hbars(
+            rows,
+            colors,
+            label="Issues by label and impact",
+            unit="issues",
+            fmt=count,
+            rest=rest,
+        )
+        other = pairs.other
         body = f"<figure>{chart}{legend(colors)}</figure>" + table(
             [
                 ("label", False),
@@ -263,34 +322,49 @@ def issues(data: ReportData) -> str:
                     count(r["sessions_affected"]),
                     acus(r["acus_in_sessions"]),
                 ]
-                for r in top_issue_rows
+                for r in pairs.rows
             ],
             classes="issues",
+            rest=[
+                esc(others(other["members"], "label and impact pairs")),
+                "",
+                count(other["issues"]),
+                NOT_ADDED,
+                NOT_ADDED,
+            ]
+            if other
+            else None,
         )
     return (
-        f'<div><h2>Recurring issues</h2>{body}<p class="note">All time, from v_issue_labels: '
-        "the labels with the most issues, by impact; the table: the ten label and impact pairs "
-        "with the most issues.</p></div>"
+        f'<div><h2>Recurring issues</h2>{body}<p class="note">All time, from v_issue_labels, '
+        "where labels and impacts that differ only in case, spacing or trailing punctuation are "
+        "one, shown in their most common spelling. The chart: the labels with the most issues, "
+        "by impact; the table: the label and impact pairs with the most issues.</p></div>"
     )
 
 
 def action_types(data: ReportData) -> str:
-    if not data.action_items:
+    top = data.action_items
+    if not top:
         body = empty("No action items from session analyses yet.")
     else:
-        rows = data.action_items
+        rest = top.other
         chart = hbars(
-            [(name(r["type"]), {"items": float(r["items"] or 0)}) for r in rows],
+            [(name(r["type"]), {"items": float(r["items"] or 0)}) for r in top.rows],
             {"items": "#b07aa1"},
             label="Action items by type",
             unit="action items",
             fmt=count,
-            notes=[f"in {count(r['sessions'])} sessions" for r in rows],
+            notes=[f"in {count(r['sessions'])} sessions" for r in top.rows],
+            rest=Rest(others(rest["members"], "types"), float(rest["items"] or 0))
+            if rest
+            else None,
         )
         body = f"<figure>{chart}</figure>"
     return (
-        f'<div><h2>Action item types</h2>{body}<p class="note">All time, from v_action_items: '
-        "what the analyses propose to change, and in how many sessions.</p></div>"
+        f'<div><h2>Action item types</h2>{body}<p class="note">All time, from v_action_items '
+        "(types that differ only in case, spacing or trailing punctuation are one): what the "
+        "analyses propose to change, and in how many sessions.</p></div>"
     )
 
 
@@ -300,25 +374,24 @@ def v3(data: ReportData) -> str:
         ("Category", "category", data.categories),
         ("Session size", "session_size", data.sizes),
     ]
-    shown = [(title, key, rows) for title, key, rows in parts if rows]
+    shown = [(title, key, top) for title, key, top in parts if top]
     if not shown:
         return ""  # no v3 data: nothing to say
     figs = []
-    for title, key, rows in shown:
+    for title, key, top in shown:
+        rest = top.other
         chart = hbars(
-            [(name(value), {"sessions": float(n)}) for value, n in rows[:12]],
+            [(name(r["value"]), {"sessions": float(r["sessions"])}) for r in top.rows],
             {"sessions": "#76b7b2"},
             label=f"Sessions by {title.lower()}",
             unit="sessions",
             fmt=count,
+            rest=Rest(others(rest["members"], "values"), float(rest["sessions"])) if rest else None,
             width=THIRD,
-            label_width=130,
-            value_width=46,
         )
-        more = f" ({len(rows) - 12} more not shown)" if len(rows) > 12 else ""
         figs.append(f'<figure data-breakdown="{key}"><h3>{esc(title)}</h3>{chart}'
-                    f"<figcaption>{NONE}: not set (v2 sessions, or no analysis){more}"
-                    "</figcaption></figure>")  # fmt: skip
+                    f"<figcaption>{NONE}: not set (v2 sessions, or no analysis)</figcaption>"
+                    "</figure>")  # fmt: skip
     return (
         '<section id="v3"><h2>Sessions by origin, category and size</h2>'
         f'<div class="grid3">{"".join(figs)}</div>'

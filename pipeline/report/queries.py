@@ -9,6 +9,11 @@ records of runs, not figures.
 
 Rows are read by column name (fetch_dicts), so a view that gains a column or changes its order
 does not move anything here; a renamed column is one edit in this file.
+
+Nothing here grows with the data: every ranking returns its first rows and the rest summed as
+one "other" row (top()), in SQL, so the report reads a few dozen rows whatever the warehouse
+holds. Free text (issue labels and impacts, action item types) is grouped by the views
+(text_key, in sql/staging/stg_issues.sql), which name each group by its most common spelling.
 """
 
 from __future__ import annotations
@@ -25,9 +30,20 @@ Number = int | float | Decimal
 
 PERIOD_DAYS = 30  # the headline period, compared with the one before it
 DAILY_DAYS = 90  # the daily charts
-TOP_N = 10
-TOP_ORGS = 6  # orgs named in the daily ACU chart; the rest are summed as "other orgs"
+# How many categories each chart or table names; the rest are summed as one "other" row.
+TOP_N = 10  # repositories, users, label and impact pairs
+TOP_LABELS = 15  # the issue label chart
+TOP_IMPACTS = 4  # impacts stacked in its bars (high, medium, low, ...)
+TOP_TYPES = 15  # action item types
+TOP_VALUES = 12  # each v3 breakdown
+TOP_ORGS = 6  # orgs named in the daily ACU chart
+TOP_STATUSES = 8  # statuses named in the daily sessions chart
+TOP_CHECKS = 20  # quality checks listed
+TOP_KINDS = 5  # error kinds named for one run
 RECENT_RUNS = 10
+ISSUE_LABELS = "report_issue_labels"  # gather's copy of v_issue_labels, gone with its transaction
+OTHER_ORGS = "other orgs"
+OTHER_STATUSES = "other statuses"
 # Known statuses first, in the order a session goes through them; any other value follows.
 STATUS_ORDER = ("exit", "error", "running", "suspended", "resuming", "claimed", "new", "creating")
 SIZE_ORDER = ("xs", "s", "m", "l", "xl")
@@ -67,6 +83,31 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class Top:
+    """The first rows of a ranking, and the rest summed as one row."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    # The rest: "members" (how many rows) and the figures that add up, summed (top()); None
+    # when nothing is left over (one row more than the top is shown instead).
+    other: dict[str, Any] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+
+@dataclass(frozen=True)
+class LabelChart:
+    """Issues by label (the first labels, then the rest as one) and impact within each."""
+
+    labels: list[str | None]  # the labels named, most issues first
+    impacts: list[str | None]  # the impacts named, most issues first
+    # issues by (label, impact), each an index in labels and impacts: len() for the rest
+    issues: dict[tuple[int, int], int]
+    other_labels: int  # labels in the rest (0: none)
+    other_impacts: int  # impacts in the rest (0: none)
+
+
+@dataclass(frozen=True)
 class DailySeries:
     """Values per day for each named series (an org, a status), days without data at 0."""
 
@@ -87,16 +128,17 @@ class ReportData:
     headline_previous: Headline | None = None
     acus_by_org: DailySeries | None = None
     sessions_by_status: DailySeries | None = None
-    top_repos: list[dict[str, Any]] = field(default_factory=list)
-    top_users: list[dict[str, Any]] = field(default_factory=list)
-    issue_labels: list[dict[str, Any]] = field(default_factory=list)
-    action_items: list[dict[str, Any]] = field(default_factory=list)
-    # v3 breakdowns: (value or None, sessions); empty when every session has NULL there
-    origins: list[tuple[str | None, int]] = field(default_factory=list)
-    categories: list[tuple[str | None, int]] = field(default_factory=list)
-    sizes: list[tuple[str | None, int]] = field(default_factory=list)
+    top_repos: Top = field(default_factory=Top)
+    top_users: Top = field(default_factory=Top)
+    label_chart: LabelChart | None = None
+    issue_pairs: Top = field(default_factory=Top)
+    action_items: Top = field(default_factory=Top)
+    # v3 breakdowns: "value" (None: not set) and "sessions"; empty when NULL everywhere
+    origins: Top = field(default_factory=Top)
+    categories: Top = field(default_factory=Top)
+    sizes: Top = field(default_factory=Top)
     runs: list[dict[str, Any]] = field(default_factory=list)
-    checks: list[dict[str, Any]] = field(default_factory=list)
+    checks: Top = field(default_factory=Top)
     last_ok_run: datetime | None = None
 
 
@@ -107,6 +149,54 @@ def fetch_dicts(
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def top(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    order: str,
+    n: int,
+    sums: tuple[str, ...],
+    params: list[Any] | None = None,
+) -> Top:
+    """Return the first n rows of the query source in order, and the rest as one row: how
+    many rows it holds ("members") and, for each column in sums, the total less the rows
+    shown. Figures that do not add up over rows (a count of distinct sessions) are not in
+    it. With n + 1 rows or fewer, every row is shown and there is no rest.
+
+    DuckDB keeps the first n + 1 rows as it reads (no sort of the whole) and sums the whole
+    in the same pass: n + 2 rows leave it, whatever the size of source.
+    """
+    assert n > 0
+    totals = ", ".join(f"sum({column}) as {column}" for column in sums)
+    rows = fetch_dicts(
+        con,
+        f"""
+        with source as materialized (
+            {source}
+        ),
+        shown as (
+            select * from source order by {order} limit {int(n) + 1}
+        ),
+        total as (
+            select count(*) as members{", " + totals if totals else ""} from source
+        )
+        select shown.*, null as members from shown
+        union all by name
+        select * from total
+        """,
+        params,
+    )
+    total, shown = rows[-1], rows[:-1]
+    for row in shown:
+        del row["members"]
+    if total["members"] <= n + 1:
+        return Top(shown)
+    shown = shown[:n]
+    other = {"members": total["members"] - n}
+    for column in sums:
+        other[column] = (total[column] or 0) - sum(row[column] or 0 for row in shown)
+    return Top(shown, other)
 
 
 def periods(newest: date) -> tuple[Period, Period]:
@@ -184,7 +274,7 @@ def acus_by_org(con: duckdb.DuckDBPyConnection, newest: date) -> DailySeries:
             daily.created_date,
             case
                 when ranked.rank <= ? then coalesce(daily.org_id, '(no org)')
-                else 'other orgs'
+                else ?
             end as org,
             sum(daily.acus) as acus
         from daily
@@ -192,112 +282,230 @@ def acus_by_org(con: duckdb.DuckDBPyConnection, newest: date) -> DailySeries:
         group by all
         order by min(ranked.rank)
         """,
-        [first, newest, TOP_ORGS],
+        [first, newest, TOP_ORGS, OTHER_ORGS],
     )
     return _daily(days, rows, "org", "acus")
 
 
 def sessions_by_status(con: duckdb.DuckDBPyConnection, newest: date) -> DailySeries:
-    """Return sessions created per day over DAILY_DAYS, by their status now."""
+    """Return sessions created per day over DAILY_DAYS, by their status now; statuses beyond
+    TOP_STATUSES (the API may add any) summed as one."""
     days, first = _window(newest)
     rows = fetch_dicts(
         con,
         """
-        select created_date, coalesce(status, '(no status)') as status, count(*) as sessions
-        from stg_sessions
-        where created_date between ? and ?
+        with daily as (
+            select created_date, coalesce(status, '(no status)') as status
+            from stg_sessions
+            where created_date between ? and ?
+        ),
+        ranked as (
+            select status, row_number() over (order by count(*) desc, status) as rank
+            from daily
+            group by status
+        )
+        select
+            daily.created_date,
+            case when ranked.rank <= ? then daily.status else ? end as status,
+            count(*) as sessions
+        from daily
+        join ranked on daily.status = ranked.status
         group by all
         """,
-        [first, newest],
+        [first, newest, TOP_STATUSES, OTHER_STATUSES],
     )
     data = _daily(days, rows, "status", "sessions")
     known = {s: i for i, s in enumerate(STATUS_ORDER)}
-    order = sorted(data.series, key=lambda s: (known.get(s, len(known)), s))
+    order = sorted(data.series, key=lambda s: (s == OTHER_STATUSES, known.get(s, len(known)), s))
     return DailySeries(days, {s: data.series[s] for s in order})
 
 
-def top_repos(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return fetch_dicts(
+def ratio(part: Number | None, whole: Number | None) -> float | None:
+    """Return part / whole, None when whole is 0 or unknown (a rest row's rates)."""
+    return float(part) / float(whole) if part is not None and whole else None
+
+
+def top_repos(con: duckdb.DuckDBPyConnection) -> Top:
+    found = top(
         con,
         """
-        select repo, prs, merged, merge_rate, acus_spent
+        select repo, prs, merged, closed, merge_rate, acus_spent
         from v_repo_outcomes
         where repo is not null
-        order by merged desc, prs desc, repo
-        limit ?
         """,
-        [TOP_N],
+        "merged desc, prs desc, repo",
+        TOP_N,
+        # acus_spent counts a session with PRs in several repos in each: it does not add up
+        ("prs", "merged", "closed"),
     )
+    if found.other:
+        rest = found.other
+        rest["merge_rate"] = ratio(rest["merged"], rest["merged"] + rest["closed"])
+    return found
 
 
-def top_users(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return fetch_dicts(
+def top_users(con: duckdb.DuckDBPyConnection) -> Top:
+    found = top(
         con,
         """
-        select user_id, sessions, acus, prs_opened, prs_merged, merge_rate, acus_per_merged_pr
+        select user_id, sessions, acus, prs_opened, prs_merged, prs_closed, merge_rate,
+            acus_per_merged_pr
         from v_user_usage
-        order by acus desc nulls last, user_id nulls last
-        limit ?
         """,
-        [TOP_N],
+        "acus desc nulls last, user_id nulls last",
+        TOP_N,
+        ("sessions", "acus", "prs_opened", "prs_merged", "prs_closed"),
     )
+    if found.other:
+        rest = found.other
+        rest["merge_rate"] = ratio(rest["prs_merged"], rest["prs_merged"] + rest["prs_closed"])
+        rest["acus_per_merged_pr"] = ratio(rest["acus"], rest["prs_merged"])
+    return found
 
 
-def issue_labels(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Return the labels with the most issues, each with its rows by impact."""
-    return fetch_dicts(
+def label_chart(
+    con: duckdb.DuckDBPyConnection, source: str = "v_issue_labels"
+) -> LabelChart | None:
+    """Return issues by label and impact: the TOP_LABELS labels with the most issues and the
+    rest as one, each split into the TOP_IMPACTS impacts with the most issues and the rest.
+    source: v_issue_labels, or a copy of it (gather reads the view once)."""
+    assert source in ("v_issue_labels", ISSUE_LABELS)  # never text from outside
+    rows = fetch_dicts(
         con,
-        """
-        with rows as (
-            select label, impact, issues, sessions_affected, acus_in_sessions
-            from v_issue_labels
+        f"""
+        with issue_rows as materialized (
+            select label, impact, issues
+            from {source}
+        ),
+        labels as materialized (
+            select label, sum(issues) as issues
+            from issue_rows
+            group by label
+        ),
+        impacts as materialized (
+            select impact, sum(issues) as issues
+            from issue_rows
+            group by impact
         ),
         top_labels as (
-            select label, sum(issues) as label_issues
-            from rows
-            group by label
-            order by label_issues desc, label nulls last
-            limit ?
+            select label, row_number() over (order by issues desc, label nulls last) as place
+            from (select * from labels order by issues desc, label nulls last limit ?)
+        ),
+        top_impacts as (
+            select impact, row_number() over (order by issues desc, impact nulls last) as place
+            from (select * from impacts order by issues desc, impact nulls last limit ?)
+        ),
+        cells as (
+            select
+                top_labels.place as label_place,
+                top_impacts.place as impact_place,
+                sum(issue_rows.issues) as issues
+            from issue_rows
+            left join top_labels on issue_rows.label is not distinct from top_labels.label
+            left join top_impacts on issue_rows.impact is not distinct from top_impacts.impact
+            group by all
         )
-        select rows.*
-        from rows
-        join top_labels on rows.label is not distinct from top_labels.label
-        order by top_labels.label_issues desc, rows.label nulls last, rows.issues desc,
-            rows.impact nulls last
+        select
+            cells.label_place,
+            top_labels.label,
+            cells.impact_place,
+            top_impacts.impact,
+            cells.issues,
+            (select count(*) from labels) as labels,
+            (select count(*) from impacts) as impacts
+        from cells
+        left join top_labels on cells.label_place = top_labels.place
+        left join top_impacts on cells.impact_place = top_impacts.place
         """,
-        [TOP_N],
+        [TOP_LABELS + 1, TOP_IMPACTS + 1],
+    )
+    if not rows:
+        return None
+    label_count, impact_count = rows[0]["labels"], rows[0]["impacts"]
+    # with one more than the top, it is shown; with more, it joins the rest (place None)
+    shown_labels = label_count if label_count <= TOP_LABELS + 1 else TOP_LABELS
+    shown_impacts = impact_count if impact_count <= TOP_IMPACTS + 1 else TOP_IMPACTS
+    labels: dict[int, str | None] = {}
+    impacts: dict[int, str | None] = {}
+    issues: dict[tuple[int, int], int] = {}
+    for r in rows:
+        i = r["label_place"] - 1 if r["label_place"] and r["label_place"] <= shown_labels else -1
+        j = (
+            r["impact_place"] - 1
+            if r["impact_place"] and r["impact_place"] <= shown_impacts
+            else -1
+        )
+        if i >= 0:
+            labels[i] = r["label"]
+        if j >= 0:
+            impacts[j] = r["impact"]
+        key = (shown_labels if i < 0 else i, shown_impacts if j < 0 else j)
+        issues[key] = issues.get(key, 0) + int(r["issues"])
+    return LabelChart(
+        labels=[labels[i] for i in range(shown_labels)],
+        impacts=[impacts[j] for j in range(shown_impacts)],
+        issues=issues,
+        other_labels=label_count - shown_labels,
+        other_impacts=impact_count - shown_impacts,
     )
 
 
-def action_items(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return fetch_dicts(
+def issue_pairs(con: duckdb.DuckDBPyConnection, source: str = "v_issue_labels") -> Top:
+    """Return the label and impact pairs with the most issues, and the rest as one row."""
+    assert source in ("v_issue_labels", ISSUE_LABELS)  # never text from outside
+    return top(
         con,
-        "select type, items, sessions from v_action_items order by items desc, type nulls last",
+        f"""
+        select label, impact, issues, sessions_affected, acus_in_sessions
+        from {source}
+        """,
+        "issues desc, label nulls last, impact nulls last",
+        TOP_N,
+        # a session with issues of several kinds counts in each row: only issues add up
+        ("issues",),
     )
 
 
-def breakdown(con: duckdb.DuckDBPyConnection, column: str) -> list[tuple[str | None, int]]:
+def action_items(con: duckdb.DuckDBPyConnection) -> Top:
+    return top(
+        con,
+        "select type, items, sessions from v_action_items",
+        "items desc, type nulls last",
+        TOP_TYPES,
+        ("items",),  # a session with items of several types counts in each: not sessions
+    )
+
+
+def breakdown(con: duckdb.DuckDBPyConnection, column: str) -> Top:
     """Return sessions by a v3 column of stg_sessions; empty when it is NULL everywhere."""
     assert column in ("origin", "category", "session_size")  # never text from outside
-    rows = fetch_dicts(
+    found = top(
         con,
         f"""
         select {column} as value, count(*) as sessions
         from stg_sessions
         group by all
         having (select count({column}) from stg_sessions) > 0
-        order by sessions desc, value nulls last
         """,
+        "sessions desc, value nulls last",
+        TOP_VALUES,
+        ("sessions",),
     )
-    found = [(r["value"], r["sessions"]) for r in rows]
     if column == "session_size":
         known = {s: i for i, s in enumerate(SIZE_ORDER)}
-        found.sort(key=lambda r: (r[0] is None, known.get(r[0] or "", len(known)), r[0] or ""))
+        found.rows.sort(
+            key=lambda r: (
+                r["value"] is None,
+                known.get(r["value"] or "", len(known)),
+                r["value"] or "",
+            )
+        )
     return found
 
 
 def recent_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Return the last runs, newest first, each with its errors by kind ("kind n, ...")."""
+    """Return the last runs, newest first, each with its errors by kind ("kind n, ...", the
+    TOP_KINDS kinds with the most errors, then how many more kinds)."""
     return fetch_dicts(
         con,
         """
@@ -308,16 +516,22 @@ def recent_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             limit ?
         ),
         kinds as (
-            select run_id, kind, count(*) as errors
+            select
+                run_id,
+                kind,
+                count(*) as errors,
+                row_number() over (partition by run_id order by count(*) desc, kind) as rank
             from export_errors
             where run_id in (select run_id from runs)
-            group by all
+            group by run_id, kind
         ),
         errors as (
             select
                 run_id,
-                string_agg(coalesce(kind, '?') || ' ' || errors, ', ' order by errors desc, kind)
-                    as errors_by_kind
+                string_agg(coalesce(kind, '?') || ' ' || errors, ', ' order by rank)
+                    filter (where rank <= ?)
+                    || case when max(rank) > ? then ', +' || (max(rank) - ?) || ' more kinds'
+                    else '' end as errors_by_kind
             from kinds
             group by run_id
         )
@@ -335,13 +549,14 @@ def recent_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         left join errors on runs.run_id = errors.run_id
         order by runs.started_at desc, runs.run_id desc
         """,
-        [RECENT_RUNS],
+        [RECENT_RUNS, TOP_KINDS, TOP_KINDS, TOP_KINDS],
     )
 
 
-def latest_checks(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Return the quality checks of the run that checked last, failures first."""
-    return fetch_dicts(
+def latest_checks(con: duckdb.DuckDBPyConnection) -> Top:
+    """Return the quality checks of the run that checked last, broken and failed ones first;
+    beyond TOP_CHECKS, how many more, and how many of those failed or broke."""
+    return top(
         con,
         """
         with latest as (
@@ -356,15 +571,15 @@ def latest_checks(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             severity,
             failing_rows,
             sample,
-            checked_at
+            checked_at,
+            (failing_rows > 0)::int as failed,
+            (failing_rows is null)::int as broken
         from quality_checks
         join latest on quality_checks.run_id = latest.run_id
-        order by
-            failing_rows is null desc,
-            failing_rows > 0 desc,
-            severity = 'error' desc,
-            check_name
         """,
+        "failing_rows is null desc, failing_rows > 0 desc, severity = 'error' desc, check_name",
+        TOP_CHECKS,
+        ("failing_rows", "failed", "broken"),
     )
 
 
@@ -403,7 +618,10 @@ def gather(con: duckdb.DuckDBPyConnection) -> ReportData:
         data.sessions_by_status = sessions_by_status(con, newest)
         data.top_repos = top_repos(con)
         data.top_users = top_users(con)
-        data.issue_labels = issue_labels(con)
+        # v_issue_labels groups every issue's free text: read it once, rank it twice
+        con.execute(f"create temp table {ISSUE_LABELS} as select * from v_issue_labels")
+        data.label_chart = label_chart(con, ISSUE_LABELS)
+        data.issue_pairs = issue_pairs(con, ISSUE_LABELS)
         data.action_items = action_items(con)
         data.origins = breakdown(con, "origin")
         data.categories = breakdown(con, "category")

@@ -36,6 +36,9 @@ svg.chart .axis line.baseline { stroke: #8a94a3; stroke-width: 1; }
 svg.chart text.row-label { fill: var(--ink); }
 svg.chart text.value { fill: var(--ink); }
 svg.chart rect.mark:hover { opacity: .8; }
+svg.chart text.row-label.rest { fill: var(--muted); font-style: italic; }
+svg.chart path.break { stroke: #fff; stroke-width: 3; fill: none; }
+tr.rest td { color: var(--muted); font-style: italic; }
 .figures { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 12px; }
 @media (max-width: 1100px) { .figures { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
 @media (max-width: 600px) { .figures { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
