@@ -22,41 +22,49 @@ type_spellings as materialized (
 
 ),
 
--- each group goes by its most common spelling (on a tie, the first in byte order)
+-- each group goes by its most common spelling (on a tie, the first in byte order); most groups
+-- have one spelling, which names it, so the choice is made only where there are several
 type_names as (
 
     select
         type_key,
-        first(type order by items desc, type) as type
+        first(type order by items desc, type) as type_name
     from type_spellings
+    where type_key in (
+        select type_key
+        from type_spellings
+        group by type_key
+        having count(*) > 1
+    )
     group by type_key
 
 ),
 
-keyed_items as (
+-- every spelling with the name of its group
+type_map as (
 
     select
-        items.session_id,
-        type_spellings.type_key
-    from items
+        type_spellings.type,
+        coalesce(type_names.type_name, type_spellings.type) as type_name
+    from type_spellings
 
-    inner join type_spellings
-        on items.type is not distinct from type_spellings.type
+    left join type_names
+        on type_spellings.type_key = type_names.type_key
 
 ),
 
 final as (
 
     select
-        type_names.type,
+        type_map.type_name as type,
         count(*) as items,
-        count(distinct keyed_items.session_id) as sessions
-    from keyed_items
+        count(distinct items.session_id) as sessions
+    from items
 
-    inner join type_names
-        on keyed_items.type_key is not distinct from type_names.type_key
+    inner join type_map
+        on items.type is not distinct from type_map.type
 
-    group by type_names.type
+    group by type_map.type_name
 
 )
 

@@ -44,13 +44,20 @@ impact_spellings as materialized (
 ),
 
 -- each group goes by its most common spelling (on a tie, the first in byte order: "Flaky
--- test" before "flaky test")
+-- test" before "flaky test"); most groups have one spelling, which names it, so the choice is
+-- made only where there are several
 label_names as (
 
     select
         label_key,
-        first(label order by issues desc, label) as label
+        first(label order by issues desc, label) as label_name
     from label_spellings
+    where label_key in (
+        select label_key
+        from label_spellings
+        group by label_key
+        having count(*) > 1
+    )
     group by label_key
 
 ),
@@ -59,9 +66,40 @@ impact_names as (
 
     select
         impact_key,
-        first(impact order by issues desc, impact) as impact
+        first(impact order by issues desc, impact) as impact_name
     from impact_spellings
+    where impact_key in (
+        select impact_key
+        from impact_spellings
+        group by impact_key
+        having count(*) > 1
+    )
     group by impact_key
+
+),
+
+-- every spelling with the name of its group
+label_map as (
+
+    select
+        label_spellings.label,
+        coalesce(label_names.label_name, label_spellings.label) as label_name
+    from label_spellings
+
+    left join label_names
+        on label_spellings.label_key = label_names.label_key
+
+),
+
+impact_map as (
+
+    select
+        impact_spellings.impact,
+        coalesce(impact_names.impact_name, impact_spellings.impact) as impact_name
+    from impact_spellings
+
+    left join impact_names
+        on impact_spellings.impact_key = impact_names.impact_key
 
 ),
 
@@ -70,21 +108,21 @@ impact_names as (
 label_sessions as (
 
     select
-        label_spellings.label_key,
-        impact_spellings.impact_key,
+        label_map.label_name as label,
+        impact_map.impact_name as impact,
         issue_rows.session_id,
         count(*) as issues
     from issue_rows
 
-    inner join label_spellings
-        on issue_rows.label is not distinct from label_spellings.label
+    inner join label_map
+        on issue_rows.label is not distinct from label_map.label
 
-    inner join impact_spellings
-        on issue_rows.impact is not distinct from impact_spellings.impact
+    inner join impact_map
+        on issue_rows.impact is not distinct from impact_map.impact
 
     group by
-        label_spellings.label_key,
-        impact_spellings.impact_key,
+        label_map.label_name,
+        impact_map.impact_name,
         issue_rows.session_id
 
 ),
@@ -92,26 +130,20 @@ label_sessions as (
 final as (
 
     select
-        label_names.label,
-        impact_names.impact,
+        label_sessions.label,
+        label_sessions.impact,
         -- sum() of BIGINT is HUGEINT in DuckDB: cast back so every count is BIGINT
         sum(label_sessions.issues)::bigint as issues,
         count(*) as sessions_affected,
         sum(session_facts.acus_consumed) as acus_in_sessions
     from label_sessions
 
-    inner join label_names
-        on label_sessions.label_key is not distinct from label_names.label_key
-
-    inner join impact_names
-        on label_sessions.impact_key is not distinct from impact_names.impact_key
-
     left join session_facts
         on label_sessions.session_id = session_facts.session_id
 
     group by
-        label_names.label,
-        impact_names.impact
+        label_sessions.label,
+        label_sessions.impact
 
 )
 
