@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from pipeline.schema import DATA_TABLES, QUALITY_CHECKS
+from pipeline.shadow import shadowed, stored
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # sql/checks of a checkout (editable install), or the copy a wheel carries inside the package,
@@ -195,7 +196,6 @@ def _run_scope(con: duckdb.DuckDBPyConnection) -> Iterator[int]:
     """Shadow every session table with the rows of the sessions that no finished check has
     seen; yield how many sessions that is. Both spellings of an id (with and without devin-)
     are kept, so a check comparing the two still finds its pair."""
-    (database,) = con.execute("SELECT current_database()").fetchone() or ("",)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE check_scope AS "
         "WITH unchecked AS (SELECT session_id FROM sessions WHERE _run_id IS NULL "
@@ -204,36 +204,16 @@ def _run_scope(con: duckdb.DuckDBPyConnection) -> Iterator[int]:
         "SELECT 'devin-' || session_id FROM unchecked UNION "
         "SELECT substr(session_id, 7) FROM unchecked WHERE starts_with(session_id, 'devin-')"
     )
-    (sessions,) = con.execute(
+    ((sessions,),) = con.execute(
         "SELECT count(*) FROM sessions WHERE session_id IN (SELECT session_id FROM check_scope)"
-    ).fetchone() or (0,)
+    ).fetchall()
+    scoped = {
+        t.name: f"SELECT * FROM {stored(con, t.name)} "
+        "WHERE session_id IN (SELECT session_id FROM temp.main.check_scope)"
+        for t in DATA_TABLES
+    }
     try:
-        for table in DATA_TABLES:
-            con.execute(
-                f'CREATE OR REPLACE TEMP VIEW {table.name} AS SELECT * FROM "{database}".main.'
-                f"{table.name} WHERE session_id IN (SELECT session_id FROM temp.main.check_scope)"
-            )
-        yield int(sessions)
+        with shadowed(con, scoped):
+            yield int(sessions)
     finally:
-        for table in DATA_TABLES:
-            con.execute(f"DROP VIEW IF EXISTS temp.main.{table.name}")
         con.execute("DROP TABLE IF EXISTS temp.main.check_scope")
-
-
-def run_checks(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    checked_at: datetime,
-    checks: Iterable[Check] | None = None,
-) -> list[tuple[Any, ...]]:
-    """Run every check and return its quality_checks rows, for Warehouse.upsert.
-
-    Call it outside an explicit transaction, after the staging relations are created: in
-    DuckDB a failed statement aborts the transaction it runs in.
-    """
-    return [result.row(run_id, checked_at) for result in evaluate(con, checks)]
-
-
-def failed(results: Sequence[CheckResult], severity: str = "error") -> list[CheckResult]:
-    """Return the results of that severity that flagged rows or could not run."""
-    return [r for r in results if r.severity == severity and not r.passed]
