@@ -604,3 +604,22 @@ def test_text_key_groups_case_spacing_trailing_punctuation_and_unicode_form(demo
     for text, key in cases.items():
         assert query(db, "select text_key(?)", [text]) == [(key,)], text
     assert query(db, "select text_key(null)") == [(None,)]
+
+
+def test_a_group_goes_by_its_most_common_spelling_and_a_tie_by_the_plainest(copy):
+    db = copy / "devin.duckdb"
+    spellings = ["Tied label！", " Tied label", "Tied label", "tied label.", "Most label",
+                 "most label", "most label"]  # fmt: skip
+    with duckdb.connect(str(db)) as con:
+        session = con.execute("select min(session_id) from sessions").fetchall()[0][0]
+        for i, label in enumerate(spellings):
+            con.execute("insert into issues values (?, ?, 'x', 'High', ?, null)",
+                        [session, 500 + i, label])  # fmt: skip
+            con.execute("insert into action_items values (?, ?, null, ?, 'x')",
+                        [session, 500 + i, label])  # fmt: skip
+    labels = query(db, "select label, issues, sessions_affected from v_issue_labels "
+                       "where text_key(label) in ('tied label', 'most label') order by 1")  # fmt: skip
+    assert labels == [("Tied label", 4, 1), ("most label", 3, 1)]
+    types = query(db, "select type, items, sessions from v_action_items "
+                      "where text_key(type) in ('tied label', 'most label') order by 1")  # fmt: skip
+    assert types == [("Tied label", 4, 1), ("most label", 3, 1)]

@@ -22,13 +22,14 @@ type_spellings as materialized (
 
 ),
 
--- each group goes by its most common spelling (on a tie, the first in byte order); most groups
--- have one spelling, which names it, so the choice is made only where there are several
+-- each group goes by its most common spelling (on a tie, the shortest, then the first in byte
+-- order); most groups have one spelling, which names it, so the choice is made only where there
+-- are several
 type_names as (
 
     select
         type_key,
-        first(type order by items desc, type) as type_name
+        first(type order by items desc, length(type), type) as type_name
     from type_spellings
     where type_key in (
         select type_key

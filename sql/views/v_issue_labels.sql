@@ -43,14 +43,14 @@ impact_spellings as materialized (
 
 ),
 
--- each group goes by its most common spelling (on a tie, the first in byte order: "Flaky
--- test" before "flaky test"); most groups have one spelling, which names it, so the choice is
--- made only where there are several
+-- each group goes by its most common spelling (on a tie, the shortest, without the stray space
+-- or punctuation, then the first in byte order: "Flaky test" before "flaky test"); most groups
+-- have one spelling, which names it, so the choice is made only where there are several
 label_names as (
 
     select
         label_key,
-        first(label order by issues desc, label) as label_name
+        first(label order by issues desc, length(label), label) as label_name
     from label_spellings
     where label_key in (
         select label_key
@@ -66,7 +66,7 @@ impact_names as (
 
     select
         impact_key,
-        first(impact order by issues desc, impact) as impact_name
+        first(impact order by issues desc, length(impact), impact) as impact_name
     from impact_spellings
     where impact_key in (
         select impact_key
