@@ -456,7 +456,15 @@ def _aim(value: float, aim: float) -> str:
 
 def night_verdicts(night: Nights | None) -> list[Verdict]:
     if not night:
-        return []
+        return [
+            Verdict(
+                f"a night of {NEW + UPDATED} sessions into 100,000 stored in random order ≤ "
+                f"{NIGHT_TIME_TARGET} × into an empty folder, wall time",
+                "–",
+                None,
+            ),
+            Verdict(f"the same, peak memory ≤ {NIGHT_RSS_TARGET} ×", "–", None),
+        ]
     largest = _largest(night)
     empty, full = night[(EMPTY, NONE)], night[(largest, RANDOM)]
     time, rss = (_night_ratio(night, largest, RANDOM, what) for what in ("time", "rss"))
@@ -650,6 +658,7 @@ def render(
     startup: JobResult | None = None,
     night: Nights | None = None,
     mirror: str | None = None,
+    failures: list[str] | None = None,
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -660,6 +669,15 @@ def render(
     ]
     checks = verdicts(extract, load) + night_verdicts(night) + report_verdict(load, night)
     lines += targets_section(checks) + [""]
+    if failures:
+        lines += [
+            "## Failed",
+            "",
+            "These benchmarks stopped with an error; their figures are missing below and their "
+            "targets read *not run*:",
+            "",
+        ]
+        lines += [f"- {f}".replace("\n", " ") for f in failures] + [""]
     lines += machine_section(info) + [""]
     lines += commands_section(info, extract is not None, load is not None, night is not None)
     lines += [""]

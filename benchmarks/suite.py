@@ -6,8 +6,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from benchmarks import dlt_env
 from benchmarks.common import BENCH_DIR, WORK
@@ -18,6 +20,7 @@ from benchmarks.mirror import run_mirror
 from benchmarks.night import run_night
 from benchmarks.report import RunInfo, render
 
+T = TypeVar("T")
 RESULTS = BENCH_DIR / "RESULTS.md"
 QUICK_RESULTS = WORK / "RESULTS-quick.md"
 
@@ -75,17 +78,22 @@ def main(argv: list[str] | None = None) -> int:
     setup, data_seconds = _setup(plan)
     venv_seconds = setup.wait() if setup else None
     reps = 1 if args.quick else 3
+    failures: list[str] = []
     extract, startup = None, None
     if args.only in (None, "extract"):
-        startup = startup_cost()
-        extract = run_extract(args.quick, reps)
+        startup = _attempt(failures, "extraction", startup_cost)
+        extract = _attempt(failures, "extraction", lambda: run_extract(args.quick, reps))
     load = None
     if plan is not None:
-        load = run_load(plan, {n: dataset_path(n) for n in plan.reps})
-    night = run_night(args.quick, reps) if args.only in (None, "night") else None
+        datasets = {n: dataset_path(n) for n in plan.reps}
+        load = _attempt(failures, "load", lambda: run_load(plan, datasets))
+    night = None
+    if args.only in (None, "night"):
+        night = _attempt(failures, "night", lambda: run_night(args.quick, reps))
     mirror = None
     if args.only in (None, "mirror"):
-        mirror = run_mirror(10_000 if args.quick else 100_000)
+        sessions = 10_000 if args.quick else 100_000
+        mirror = _attempt(failures, "object storage", lambda: run_mirror(sessions))
     info = RunInfo(
         started=started,
         argv=sys.argv[1:] if argv is None else argv,
@@ -98,9 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
     output.parent.mkdir(parents=True, exist_ok=True)
-    text = render(info, extract, load, _reps_note(args.quick), startup, night)
+    text = render(info, extract, load, _reps_note(args.quick), startup, night, failures=failures)
     output.write_text(
         text + ("\n## 5. Object storage (--parquet-url)\n\n" + mirror if mirror else "")
     )
     print(f"wrote {output} ({info.total_seconds:.0f} s in all)")
-    return 0
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _attempt(failures: list[str], name: str, benchmark: Callable[[], T]) -> T | None:
+    """Run one benchmark; if it fails, note why and go on, so the others' figures (half an hour
+    of them in a full run) still reach the report."""
+    try:
+        return benchmark()
+    except (Exception, SystemExit) as error:  # SystemExit: benchmarks/mirror.py's failures
+        message = f"{name}: {type(error).__name__}: {str(error).strip()[-1500:]}"
+        print(f"FAILED {message}", file=sys.stderr, flush=True)
+        failures.append(message)
+        return None

@@ -24,6 +24,8 @@ class Batch:
     arrow: dict[str, pa.Table] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)  # sessions the API no longer has
     deleted_at: datetime | None = None
+    # --from-raw: raw lines of the enterprise parts (pipeline.enterprise_load), in file order
+    part_lines: list[bytes] = field(default_factory=list)
 
     def add(self, session_id: str, rows: Rows) -> None:
         self.sessions.pop(session_id, None)

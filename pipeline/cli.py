@@ -22,6 +22,7 @@ import orjson
 from pipeline import __version__
 from pipeline.errors import ExportError, UsageError
 from pipeline.ids import read_ids_file
+from pipeline.parts import PARTS, check_parts, parse_parts
 from pipeline.progress import Reporter
 from pipeline.redact import Redactor
 from pipeline.settings import API_VERSIONS, DEFAULT_API_URL, Settings
@@ -104,6 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
         const=DEMO_SESSIONS,
         metavar="N",
         help=f"N sessions (default {DEMO_SESSIONS}) from a built-in fake API; no key needed",
+    )
+    src.add_argument(
+        "--with",
+        dest="with_parts",
+        action="append",
+        metavar="LIST",
+        help=f"also export these parts of the enterprise (comma-separated: {', '.join(PARTS)}); "
+        "alone, only them. An --all run exports all its API version has; --with makes one "
+        "the key may not read a failure (exit 1) instead of a warning",
+    )
+    src.add_argument(
+        "--without",
+        dest="without_parts",
+        action="append",
+        metavar="LIST",
+        help="do not export these parts of the enterprise",
     )
     src.add_argument(
         "--generate-insights",
@@ -205,13 +222,17 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
     ids = list(args.session_ids)
     if args.ids_file:
         ids += read_ids_file(args.ids_file)
-    network = bool(ids or args.all or args.full or args.refresh_open or args.generate_insights)
-    if args.from_raw and (network or args.demo):
+    with_parts = parse_parts(args.with_parts, "--with")
+    without_parts = parse_parts(args.without_parts, "--without")
+    network = bool(
+        ids or args.all or args.full or args.refresh_open or args.generate_insights or with_parts
+    )
+    if args.from_raw and (network or args.demo or without_parts):
         raise UsageError("--from-raw rebuilds without the network: give it alone")
     if not (network or args.from_raw or args.demo):
         raise UsageError(
             "nothing to export: give session ids, --ids-file, --all, --refresh-open, "
-            "--from-raw or --demo (see --help)"
+            "--with, --from-raw or --demo (see --help)"
         )
     key = environ.get("DEVIN_API_KEY", "").strip()
     if not key and not (args.demo or args.from_raw):
@@ -230,6 +251,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
             "--generate-insights needs the v3 API: a service user's key (cog_...) or "
             "--api-version v3"
         )
+    check_parts(with_parts, without_parts, version)
     return Settings(
         out_dir=args.out or (DEMO_OUT if args.demo else DEFAULT_OUT),
         api_url=_api_url(args.api_url, environ) if network else DEFAULT_API_URL,
@@ -251,6 +273,8 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         fail_on_check_errors=args.fail_on_check_errors,
         full_checks=args.full_checks,
         parquet_url=parquet_url,
+        with_parts=with_parts,
+        without_parts=without_parts,
     )
 
 

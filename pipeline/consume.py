@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pipeline.batch import Batch
 from pipeline.errors import InvalidResponse, NotFound, UnparseableBody
 from pipeline.ids import printable_id
+from pipeline.parts import LINE_PREFIX as PART_LINE
 from pipeline.responses import Kind, Response
 from pipeline.schema import EXPORT_ERRORS
 from pipeline.sources import Source, source_of_payload, source_of_saved
@@ -94,6 +95,9 @@ class Consumer:
                 self._take_payload(resp.key, resp.data, resp)
 
     def _take_saved_line(self, resp: Response) -> None:
+        if resp.body.startswith(PART_LINE):  # people, organizations, ...: loaded by the sink
+            self.batch.part_lines.append(resp.body)
+            return
         source = self.source or source_of_saved(resp.body)
         try:  # most saved lines are sessions: validated straight from JSON, the fast path
             session = source.validate_json(resp.body)
@@ -167,7 +171,7 @@ class Consumer:
         shown = printable_id(key)
         row = EXPORT_ERRORS.row(
             run_id=self.run.run_id, session_id=shown, kind=kind, http_status=status,
-            message=message, occurred_at=datetime.now(UTC),
+            message=message, occurred_at=datetime.now(UTC), part="sessions",
         )  # fmt: skip
         self.batch.add_error(shown, row)
         self.failures += 1
@@ -196,6 +200,6 @@ class Consumer:
     def flush(self) -> None:
         """Hand the batch to the sink and start a new one."""
         batch, self.batch = self.batch, Batch(self.run.run_id)
-        if len(batch) or batch.raw_lines or batch.quarantined:
+        if len(batch) or batch.raw_lines or batch.quarantined or batch.part_lines:
             batch.prepare()  # on this thread: the writer, not the reader, is the critical path
             self.sink.write(batch)

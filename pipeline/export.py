@@ -14,12 +14,14 @@ from pipeline.batch import Batch
 from pipeline.checks import check_run
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.consume import Consumer, RunInfo
+from pipeline.enterprise_load import PartExporter, PartReplay
 from pipeline.errors import ApiStatusError, AuthError, ExportError, MirrorError
 from pipeline.files import storage_errors
 from pipeline.ids import is_valid_session_id, unique
 from pipeline.lock import OutputLock
 from pipeline.mirror import mirror_parquet
 from pipeline.parquet import write_snapshots
+from pipeline.parts import plan_parts, replayed_plan
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
@@ -52,6 +54,7 @@ class WarehouseSink:
         self.warehouse = warehouse
         self.raw = raw
         self.writer = writer
+        self.part_replay: PartReplay | None = None  # --from-raw: the enterprise parts' lines
 
     def write(self, batch: Batch) -> None:
         self.writer.submit(lambda: self._write(batch))
@@ -62,6 +65,8 @@ class WarehouseSink:
                 # Raw first: whatever is committed can be rebuilt from raw.
                 self.raw.write(batch.raw_lines, batch.quarantined)
         self.warehouse.write_batch(batch)
+        if batch.part_lines and self.part_replay is not None:
+            self.part_replay(batch.part_lines)
 
 
 def run_export(settings: Settings, reporter: Reporter) -> Summary:
@@ -98,6 +103,11 @@ class ExportRun:
                                                             self.started)  # fmt: skip
         self.writer = SerialWriter()
         self.info = RunInfo(self.run_id, self.started, settings.batch_size, land_raw=bool(self.raw))
+        # The enterprise around the sessions (SPEC section 10): which parts, and how they went.
+        self.plan = replayed_plan() if settings.from_raw else plan_parts(
+            settings.api_version, settings.list_all, settings.with_parts, settings.without_parts
+        )  # fmt: skip
+        self.summary.parts = self.plan.outcomes
 
     def record(self, status: str, finished: datetime | None) -> None:
         settings, summary = self.settings, self.summary
@@ -130,6 +140,7 @@ class ExportRun:
             try:
                 if settings.from_raw:
                     self.modes.append("from-raw")
+                    sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan)
                     job = ReadJob(raw_files(settings.from_raw), self.info)
                     read_in_child(job, sink.write, self.reporter)
                 else:
@@ -152,6 +163,15 @@ class ExportRun:
 
     def count(self) -> None:
         self.summary.exported, self.summary.errors_by_kind = self.warehouse.run_outcome(self.run_id)
+        # A part the run included by default and the key may not read is a warning, not a
+        # failure: its permission_denied row stays in export_errors, the run stays ok.
+        warned = self.plan.warnings
+        if warned:
+            left = self.summary.errors_by_kind.get("permission_denied", 0) - warned
+            if left > 0:
+                self.summary.errors_by_kind["permission_denied"] = left
+            else:
+                self.summary.errors_by_kind.pop("permission_denied", None)
         self.summary.failed = sum(self.summary.errors_by_kind.values())
 
     def finish(self) -> Summary:
@@ -267,6 +287,11 @@ class ExportRun:
             remaining = [sid for sid in wanted if sid not in consumer.seen_watched]
             consumer.consume(client.parallel(fetch, remaining))
             consumer.flush()
+            if self.plan.included:
+                if not (settings.list_all or settings.session_ids or settings.refresh_open):
+                    self.modes.append("parts")
+                PartExporter(settings, self.plan, self.reporter, self.writer, warehouse,
+                             self.raw, self.run_id).run()  # fmt: skip
             if settings.generate_insights and isinstance(source, V3Source):
                 self.generate_insights(client, source)
         finally:

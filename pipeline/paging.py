@@ -54,8 +54,11 @@ class Page:
     cursor: Any = None
 
     @classmethod
-    def of(cls, resp: Response, asked: int, more_key: str, cursor_key: str) -> Page | None:
-        """Return the page an answer holds, or None for an error or something else."""
+    def of(
+        cls, resp: Response, asked: int, more_key: str, cursor_key: str, id_key: str = "session_id"
+    ) -> Page | None:
+        """Return the page an answer holds, or None for an error or something else (a bare
+        array, which some endpoints send whole); items are told apart by their id_key."""
         data = resp.data
         if resp.error is not None or not isinstance(data, dict):
             return None
@@ -63,11 +66,7 @@ class Page:
         if not isinstance(items, list):
             return None
         # Items without a string id cannot tell where the page is; the consumer reports them.
-        ids = [
-            i["session_id"]
-            for i in items
-            if isinstance(i, dict) and isinstance(i.get("session_id"), str)
-        ]
+        ids = [i[id_key] for i in items if isinstance(i, dict) and isinstance(i.get(id_key), str)]
         more = data.get(more_key)
         cursor = data.get(cursor_key)
         if not isinstance(more, bool):  # not said: a cursor says there is more, else a full page
@@ -86,13 +85,14 @@ def offset_pages(
     params: Callable[[int, int], dict[str, Any]],
     limit: int,
     concurrency: int,
+    id_key: str = "session_id",
 ) -> Iterator[Response]:
     """Yield the pages of an offset listing; params(skip, limit) gives each page's query."""
 
     def fetch(skip: int) -> Response:
         return client.page(path, params(skip, limit), f"page skip={skip}")
 
-    first, page = _not_empty(partial(fetch, 0), limit, "has_more", "next_cursor")
+    first, page = _not_empty(partial(fetch, 0), limit, "has_more", "next_cursor", id_key)
     yield first
     if page is None or not page.more:
         return
@@ -113,10 +113,12 @@ def offset_pages(
                 ahead.append((at, pool.submit(fetch, at)))
             at, future = ahead.popleft()
             resp = future.result()
-            page = Page.of(resp, limit, "has_more", "next_cursor")
+            page = Page.of(resp, limit, "has_more", "next_cursor", id_key)
             if page is not None and page.more and not page.ids:  # a glitch: ask again
                 _cancel(ahead)
-                resp, page = _not_empty(partial(fetch, at), limit, "has_more", "next_cursor")
+                resp, page = _not_empty(
+                    partial(fetch, at), limit, "has_more", "next_cursor", id_key
+                )
             if page is None:
                 yield resp  # an error or not a page: the consumer records it; the count tells
                 _cancel(ahead)
@@ -155,16 +157,20 @@ def offset_pages(
 
 
 def _not_empty(
-    fetch: Callable[[], Response], limit: int, more_key: str, cursor_key: str
+    fetch: Callable[[], Response],
+    limit: int,
+    more_key: str,
+    cursor_key: str,
+    id_key: str = "session_id",
 ) -> tuple[Response, Page | None]:
     """Fetch a page, asking again while it is empty yet says there is more."""
     for _ in range(EMPTY_PAGE_RETRIES):
         resp = fetch()
-        page = Page.of(resp, limit, more_key, cursor_key)
+        page = Page.of(resp, limit, more_key, cursor_key, id_key)
         if page is None or page.ids or not page.more:
             return resp, page
     resp = fetch()
-    return resp, Page.of(resp, limit, more_key, cursor_key)
+    return resp, Page.of(resp, limit, more_key, cursor_key, id_key)
 
 
 def _cancel(ahead: deque[tuple[int, Future[Response]]]) -> None:
@@ -178,6 +184,7 @@ def cursor_pages(
     path: str,
     params: Callable[[str | None], dict[str, Any]],
     limit: int,
+    id_key: str = "session_id",
 ) -> Iterator[Response]:
     """Yield the pages of a cursor listing; params(cursor) gives each page's query."""
 
@@ -190,7 +197,9 @@ def cursor_pages(
         announced: int | None = None
         received = 0
         while True:
-            resp, page = _not_empty(partial(fetch, cursor), limit, "has_next_page", "end_cursor")
+            resp, page = _not_empty(
+                partial(fetch, cursor), limit, "has_next_page", "end_cursor", id_key
+            )
             yield resp
             if page is None or not page.more:
                 return

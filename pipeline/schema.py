@@ -33,6 +33,8 @@ class Column:
     type: str
     doc: str
     nullable: bool = True
+    # SQL that fills the column in rows stored before it existed (added by ALTER TABLE).
+    backfill: str | None = None
 
     @property
     def duckdb_type(self) -> str:
@@ -318,10 +320,12 @@ ERROR_KINDS = (
     "timeout",
     "connection",
     "incomplete_listing",
+    "permission_denied",
 )
 EXPORT_ERRORS = Table(
     "export_errors",
-    "What a run could not export: one row per failed session (or listing) and run.",
+    "What a run could not export: one row per failed session (or listing, or part of the "
+    "enterprise) and run.",
     (
         Column("run_id", "VARCHAR", "The run (export_runs.run_id).", False),
         Column(
@@ -334,8 +338,17 @@ EXPORT_ERRORS = Table(
         _c("http_status", "INTEGER", "The HTTP status of the last answer, if any."),
         _text("message", "The error, with the field path for invalid responses."),
         _c("occurred_at", "TIMESTAMPTZ", "When it happened."),
+        Column(
+            "part",
+            "VARCHAR",
+            "What the error concerns: sessions, or a part of the enterprise around them "
+            "(people, organizations, playbooks, knowledge, ...); its session_id is '' for an "
+            "error of the whole part, else the item or page that failed.",
+            False,
+            backfill="'sessions'",
+        ),
     ),
-    ("run_id", "session_id"),
+    ("run_id", "part", "session_id"),
     per_session=False,
 )
 
@@ -361,6 +374,208 @@ QUALITY_CHECKS = Table(
     per_session=False,
 )
 
+# -- the enterprise around the sessions (SPEC section 10) -------------------------------------
+# Listed whole on the runs that include their part; an item no longer listed keeps its row and
+# gets removed_at. One file each in Parquet, like the run tables.
+
+
+def _tstz(name: str, doc: str) -> Column:
+    return Column(name, "TIMESTAMPTZ", doc)
+
+
+def _item_lineage(what: str, api_version: bool = True) -> tuple[Column, ...]:
+    """removed_at, api_version (unless the item exists in one version only), _run_id and
+    _extracted_at, in SPEC order."""
+    version = (_text("api_version", "The API version the row came from: v2 or v3."),)
+    return (
+        _tstz(
+            "removed_at",
+            f"When a complete listing first no longer held this {what} (it keeps its row); "
+            "NULL while the API lists it, cleared when it comes back.",
+        ),
+        *(version if api_version else ()),
+        _text("_run_id", f"The export run (export_runs.run_id) that last wrote this {what}."),
+        _tstz(
+            "_extracted_at",
+            "When the page this row comes from was received (kept in the raw files, so "
+            "--from-raw gives the same time).",
+        ),
+    )
+
+
+USERS = Table(
+    "users",
+    "One row per person of the enterprise: v2 GET /v2/enterprise/members; v3 "
+    "GET /v3/enterprise/members/users (direct role assignments) and /members/idp-users "
+    "(membership through identity-provider groups only), merged by user_id.",
+    (
+        Column(
+            "user_id", "VARCHAR", "The user's id (user_id), as sessions.user_id names it.", False
+        ),
+        _text("email", "Email address (email); NULL where the API has none (v3)."),
+        _text("name", "Display name (name); NULL where the API has none (v3)."),
+        _text(
+            "enterprise_role",
+            "Enterprise role: v2 enterprise_role (account_admin, account_member, ...); v3 the "
+            "role_name of the enterprise-level role assignment (a direct one before an IdP one).",
+        ),
+        _tstz("created_at", "v2 created_at: when the user joined; NULL in v3."),
+        _tstz("last_login", "v2 last_login; NULL in v3 or for a user who never signed in."),
+        _c("login_count", "BIGINT", "v2 login_count; NULL in v3."),
+        _c(
+            "sessions_created_count",
+            "BIGINT",
+            "v2 sessions_created_count: sessions the user created, lifetime; NULL in v3.",
+        ),
+        _c(
+            "searches_created_count",
+            "BIGINT",
+            "v2 searches_created_count: searches the user ran, lifetime; NULL in v3.",
+        ),
+        _text("saml_id", "v2 saml_id: the user's SAML identity; NULL in v3."),
+        _text(
+            "membership",
+            "v3: direct (listed by members/users: it has direct role assignments) or idp "
+            "(listed only by members/idp-users: its membership comes from IdP groups); NULL in v2.",
+        ),
+        *_item_lineage("user"),
+    ),
+    ("user_id",),
+    per_session=False,
+)
+USER_ROLES = Table(
+    "user_roles",
+    "The roles of a user, one row per role assignment: v3 role_assignments[] (via direct) then "
+    "idp_role_assignments[] (via idp); v2 the enterprise_role, then one org role per "
+    "organization membership (GET /v2/enterprise/organizations/{org_id}/members). Replaced "
+    "whole for every user a complete people listing holds.",
+    (
+        Column("user_id", "VARCHAR", "The user (users.user_id).", False),
+        ORDINAL,
+        _text(
+            "role_id",
+            "v3 role.role_id; v2 the role as the API names it (enterprise_role, or org_role).",
+        ),
+        _text(
+            "role_name", "v3 role.role_name; v2 enterprise_role, or org_role_name (may be NULL)."
+        ),
+        _text("role_type", "enterprise or org (v3 role.role_type)."),
+        _text("org_id", "The organization an org role is for (v3 org_id, v2 org_id); else NULL."),
+        _text(
+            "via",
+            "v3: direct (role_assignments) or idp (idp_role_assignments); NULL in v2, "
+            "which does not say.",
+        ),
+        _text("idp_group_name", "v3 idp_group_name: the IdP group that grants the role (via idp)."),
+    ),
+    ("user_id", "ordinal"),
+    per_session=False,
+)
+ORGANIZATIONS = Table(
+    "organizations",
+    "One row per organization of the enterprise: v2 GET /v2/enterprise/organizations, v3 "
+    "GET /v3/enterprise/organizations.",
+    (
+        Column(
+            "org_id",
+            "VARCHAR",
+            "The organization's id (org_id), as sessions.org_id names it.",
+            False,
+        ),  # fmt: skip
+        _text("name", "Its name: v2 org_name, v3 name."),
+        _tstz("created_at", "When it was created (created_at: v2 ISO, v3 epoch seconds)."),
+        _tstz("updated_at", "v3 updated_at; NULL in v2."),
+        _c(
+            "max_cycle_acu_limit",
+            "BIGINT",
+            "ACUs the organization may use in a billing cycle "
+            "(max_cycle_acu_limit); NULL: no limit.",
+        ),  # fmt: skip
+        _c(
+            "max_session_acu_limit",
+            "BIGINT",
+            "ACUs one session may use (max_session_acu_limit); NULL: no limit.",
+        ),  # fmt: skip
+        _c("admin_count", "BIGINT", "v2 org_admin_count; NULL in v3."),
+        _c("member_count", "BIGINT", "v2 org_member_count; NULL in v3."),
+        _c("user_count", "BIGINT", "v2 org_user_count; NULL in v3."),
+        *_item_lineage("organization"),
+    ),
+    ("org_id",),
+    per_session=False,
+)
+ORG_MEMBERS = Table(
+    "org_members",
+    "Who belongs to which organization: v2 GET /v2/enterprise/organizations/{org_id}/members; "
+    "v3 the role assignments of the people listing that name an org (a direct one before an "
+    "IdP one). Refreshed with people: the rows of every user a complete listing holds are "
+    "replaced.",
+    (
+        Column("org_id", "VARCHAR", "The organization (organizations.org_id).", False),
+        Column("user_id", "VARCHAR", "The user (users.user_id).", False),
+        _text(
+            "org_role",
+            "The user's role there: v2 org_role (org_admin, org_member, ...), v3 role.role_id.",
+        ),  # fmt: skip
+        _text("org_role_name", "v2 org_role_name, v3 role.role_name."),
+    ),
+    ("org_id", "user_id"),
+    per_session=False,
+)
+PLAYBOOKS = Table(
+    "playbooks",
+    "One row per playbook: v2 GET /v2/enterprise/playbooks, v3 GET /v3/enterprise/playbooks.",
+    (
+        Column(
+            "playbook_id",
+            "VARCHAR",
+            "The playbook's id (playbook_id), as sessions.playbook_id names it.",
+            False,
+        ),  # fmt: skip
+        _text("title", "Its title (title)."),
+        _text("body", "Its text (body)."),
+        _text("access_type", "Who may use it: v3 access_type (enterprise or org), v2 access."),
+        _text("org_id", "v3 org_id: the organization an org playbook belongs to; NULL in v2."),
+        _text("status", "v2 status (published, ...); NULL in v3."),
+        _text("macro", "The macro that invokes it (macro), if any."),
+        _tstz("created_at", "When it was created (created_at)."),
+        _tstz("updated_at", "When it last changed (updated_at)."),
+        _text("created_by", "Who created it: v3 created_by, v2 created_by_user_id."),
+        _text("created_by_name", "v2 created_by_user_name; NULL in v3."),
+        _text("updated_by", "Who last changed it: v3 updated_by, v2 updated_by_user_id."),
+        _text("updated_by_name", "v2 updated_by_user_name; NULL in v3."),
+        *_item_lineage("playbook"),
+    ),
+    ("playbook_id",),
+    per_session=False,
+)
+KNOWLEDGE_NOTES = Table(
+    "knowledge_notes",
+    "One row per Knowledge note: v3 GET /v3/enterprise/knowledge/notes (v2 has no such endpoint).",
+    (
+        Column(
+            "note_id", "VARCHAR", "The note's id (note_id), as note_usages.note_id names it.", False
+        ),  # fmt: skip
+        _text("name", "Its name (name)."),
+        _text("body", "Its text (body)."),
+        _text("trigger", "When Devin should use it (trigger)."),
+        _text("access_type", "enterprise or org (access_type)."),
+        _text("org_id", "The organization an org note belongs to (org_id)."),
+        _text("folder_id", "Its folder (folder_id), if any."),
+        _text("folder_path", "Its folder's path (folder_path)."),
+        _c("is_enabled", "BOOLEAN", "Whether Devin uses it (is_enabled)."),
+        _text("macro", "The macro that invokes it (macro), if any."),
+        _text("pinned_repo", "The repository it is pinned to (pinned_repo), if any."),
+        _tstz("created_at", "When it was created (created_at, epoch seconds)."),
+        _tstz("updated_at", "When it last changed (updated_at, epoch seconds)."),
+        *_item_lineage("note", api_version=False),
+    ),
+    ("note_id",),
+    per_session=False,
+)
+ENTERPRISE_TABLES = (USERS, USER_ROLES, ORGANIZATIONS, ORG_MEMBERS, PLAYBOOKS, KNOWLEDGE_NOTES)
+
+
 SESSION_CHILDREN = (
     SESSION_TAGS,
     PULL_REQUESTS,
@@ -375,5 +590,5 @@ SESSION_CHILDREN = (
 )
 DATA_TABLES = (SESSIONS, *SESSION_CHILDREN)
 RUN_TABLES = (EXPORT_RUNS, EXPORT_ERRORS, QUALITY_CHECKS)
-TABLES = (*DATA_TABLES, *RUN_TABLES)
+TABLES = (*DATA_TABLES, *ENTERPRISE_TABLES, *RUN_TABLES)
 BY_NAME = {t.name: t for t in TABLES}

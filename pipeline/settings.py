@@ -32,3 +32,6 @@ class Settings:
     fail_on_check_errors: bool = False
     full_checks: bool = False  # the checks over the whole warehouse, not the run's sessions
     parquet_url: str = ""  # s3://bucket[/prefix] to mirror DIR/parquet/ to, already checked
+    # --with / --without: parts of the enterprise (pipeline.parts.PARTS), checked
+    with_parts: tuple[str, ...] = ()
+    without_parts: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ from pipeline.errors import MirrorError
 if TYPE_CHECKING:
     from pipeline.checks import CheckResult
     from pipeline.mirror import MirrorResult
+    from pipeline.parts import PartOutcome
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Summary:
     fail_on_check_errors: bool = False
     mirror: MirrorResult | None = None  # with --parquet-url, once the bucket is up to date
     mirror_error: str | None = None  # with --parquet-url, when it could not be
+    # The parts of the enterprise besides sessions (pipeline.parts): exported, or skipped and why
+    parts: dict[str, PartOutcome] = field(default_factory=dict)
 
     @property
     def requested(self) -> int:
@@ -71,6 +74,7 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
     if summary.errors_by_kind:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(summary.errors_by_kind.items()))
         lines.append(f"failures: {kinds} (details in export_errors)")
+    lines += _parts_lines(summary)
     if summary.checks:
         flagged = [c for c in summary.checks if not c.passed]
         passed = len(summary.checks) - len(flagged)
@@ -100,6 +104,25 @@ def format_summary(summary: Summary, out_dir: Path) -> str:
     elif summary.mirror is not None:
         lines.append(summary.mirror.describe())
     return "\n".join(lines)
+
+
+def _parts_lines(summary: Summary) -> list[str]:
+    """What the run did with the enterprise around the sessions; nothing when it was not asked
+    for any of it."""
+    outcomes = summary.parts.values()
+    if not any(o.status != "skipped" or o.named or o.reason == "--without" for o in outcomes):
+        return []
+    by_status: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        if outcome.status == "skipped" and outcome.reason in ("not asked for", "not reached"):
+            continue
+        by_status.setdefault(outcome.status, []).append(outcome.describe())
+    names = {"exported": "parts exported", "permission_denied": "parts the key may not read",
+             "failed": "parts failed", "skipped": "parts skipped"}  # fmt: skip
+    return [
+        f"{names.get(status, status)}: {', '.join(parts)}"
+        for status, parts in sorted(by_status.items(), key=lambda item: list(names).index(item[0]))
+    ]
 
 
 def summary_record(summary: Summary | None, code: int, error: str | None = None) -> dict[str, Any]:
@@ -133,6 +156,7 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
         "watermark": summary.watermark.isoformat() if summary.watermark else None,
         "paths": [str(p) for p in summary.paths],
         "mirror": _mirror_record(summary),
+        "parts": {name: outcome.record() for name, outcome in summary.parts.items()},
     }
 
 

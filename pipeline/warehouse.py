@@ -110,6 +110,10 @@ class Warehouse:
                     self.db.execute(
                         f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type}"
                     )
+                    if column.backfill is not None:
+                        self.db.execute(
+                            f"UPDATE {table.name} SET {column.name} = {column.backfill}"
+                        )
                     self.migrated = True
                 elif have[column.name] != column.duckdb_type:
                     self.close()
@@ -262,7 +266,7 @@ class Warehouse:
         try:
             self.db.execute(
                 "DELETE FROM export_errors t WHERE EXISTS (SELECT 1 FROM error_rows u "
-                "WHERE t.run_id = u.run_id AND t.session_id = u.session_id)"
+                "WHERE t.run_id = u.run_id AND t.part = u.part AND t.session_id = u.session_id)"
             )
             self.db.execute(
                 "INSERT INTO export_errors BY NAME SELECT * FROM error_rows u WHERE NOT EXISTS "

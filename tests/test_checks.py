@@ -134,7 +134,23 @@ def clean_rows() -> Rows:
             {"run_id": "r1", "started_at": NOW - HOUR, "finished_at": NOW, "mode": "all", "status": "ok", "version": "0.1.0"},
         ],
         "export_errors": [
-            {"run_id": "r1", "session_id": "x9", "kind": "not_found", "http_status": 404, "occurred_at": NOW},
+            {"run_id": "r1", "part": "sessions", "session_id": "x9", "kind": "not_found", "http_status": 404, "occurred_at": NOW},
+            # a part of the enterprise the key may not read: an error of the whole part
+            {"run_id": "r1", "part": "playbooks", "session_id": "", "kind": "permission_denied", "http_status": 403, "occurred_at": NOW},
+        ],
+        # The enterprise: u1 and org_a, which the sessions name; u9 removed, named by none.
+        "users": [
+            {"user_id": "u1", "name": "Ada", "email": "ada@example.com", "api_version": "v3"},
+            {"user_id": "u9", "name": None, "email": None, "removed_at": NOW - DAY, "api_version": "v3"},
+        ],
+        "user_roles": [
+            {"user_id": "u1", "ordinal": 0, "role_id": "r", "role_name": "Admin", "role_type": "enterprise", "via": "direct"},
+        ],
+        "organizations": [{"org_id": "org_a", "name": "Alpha", "api_version": "v3"}],
+        "org_members": [{"org_id": "org_a", "user_id": "u1", "org_role": "r2"}],
+        "playbooks": [{"playbook_id": "pb1", "title": "Fix", "body": "Fix it.", "api_version": "v3"}],
+        "knowledge_notes": [
+            {"note_id": "n1", "name": "n", "body": "b", "trigger": "t", "is_enabled": True, "created_at": NOW - DAY, "updated_at": NOW - DAY},
         ],
         "quality_checks": [
             {"run_id": "r0", "check_name": "unique_keys", "severity": "error", "failing_rows": 0, "checked_at": NOW - DAY},
@@ -199,6 +215,10 @@ API_REQUIRED = {
     "session_tools": ["tool"],
     "child_sessions": ["child_session_id"],
     "note_usages": ["kind", "message"],
+    "user_roles": ["role_type"],
+    "organizations": ["name"],
+    "playbooks": ["title", "body"],
+    "knowledge_notes": ["name", "body", "trigger", "is_enabled", "created_at", "updated_at"],
     "export_runs": ["started_at", "status"],
     "export_errors": ["kind", "occurred_at"],
     "quality_checks": ["severity", "checked_at"],
@@ -352,6 +372,43 @@ def one_session_under_two_ids() -> tuple[Rows, set[str]]:
     return plant, {"sessions(5f1e)", "sessions(devin-7)"}
 
 
+def unknown_people() -> tuple[Rows, set[str]]:
+    plant = {
+        "sessions": [
+            session("stranger", user_id="u-gone"),  # no such user
+            session("removed-user", user_id="u9"),  # removed, but known: fine
+            session("no-user", user_id=None),  # a service user's: fine
+        ]
+    }
+    return plant, {"sessions(stranger)"}
+
+
+def unknown_orgs() -> tuple[Rows, set[str]]:
+    plant = {"sessions": [session("elsewhere", org_id="org_z"), session("home", org_id="org_a")]}
+    return plant, {"sessions(elsewhere)"}
+
+
+def unknown_playbooks() -> tuple[Rows, set[str]]:
+    plant = {
+        "sessions": [
+            session("v3-ghost-book", playbook_id="pb-gone", **V3),
+            session("v3-book", playbook_id="pb1", **V3),
+            session("v3-no-book", playbook_id=None, **V3),
+        ]
+    }
+    return plant, {"sessions(v3-ghost-book)"}
+
+
+def unknown_notes() -> tuple[Rows, set[str]]:
+    plant = {
+        "note_usages": [
+            {"session_id": "c2", "kind": "bad", "ordinal": 5, "note_id": "n-gone", "message": "m"},
+            {"session_id": "c2", "kind": "good", "ordinal": 5, "note_id": "n1", "message": "m"},
+        ]
+    }
+    return plant, {"note_usages(c2, bad, 5)"}
+
+
 PLANTS: dict[str, Callable[[], tuple[Rows, set[str]]]] = {
     "unique_keys": duplicate_keys,
     "required_columns": nulls_in_required_columns,
@@ -367,6 +424,10 @@ PLANTS: dict[str, Callable[[], tuple[Rows, set[str]]]] = {
     "analysis_overdue": overdue_analyses,
     "child_rows_have_session": orphans,
     "one_id_per_session": one_session_under_two_ids,
+    "sessions_user_exists": unknown_people,
+    "sessions_org_exists": unknown_orgs,
+    "sessions_playbook_exists": unknown_playbooks,
+    "note_usages_note_exists": unknown_notes,
 }
 SEVERITY = {
     "unique_keys": "error",
@@ -381,6 +442,10 @@ SEVERITY = {
     "analysis_overdue": "warn",
     "child_rows_have_session": "error",
     "one_id_per_session": "warn",
+    "sessions_user_exists": "warn",
+    "sessions_org_exists": "warn",
+    "sessions_playbook_exists": "warn",
+    "note_usages_note_exists": "warn",
 }
 
 
@@ -558,3 +623,21 @@ def test_every_check_runs_within_a_small_cache(tmp_path: Path) -> None:
     con.execute("SET memory_limit = '16MB'")
     broken = [r for r in evaluate(con) if r.error is not None]
     assert broken == []
+
+
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [
+        ("sessions_user_exists", "users"),
+        ("sessions_org_exists", "organizations"),
+        ("sessions_playbook_exists", "playbooks"),
+        ("note_usages_note_exists", "knowledge_notes"),
+    ],
+)
+def test_unknown_ids_are_flagged_only_where_their_part_was_exported(name: str, table: str) -> None:
+    # Without a row of people (organizations, ...), every id is unknown: nothing to compare with.
+    plant, expected = PLANTS[name]()
+    con = warehouse(plant)
+    assert flagged(con, name) == expected
+    con.execute(f"delete from {table}")
+    assert flagged(con, name) == set()

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.fake_api import FakeDevin
-from pipeline.schema import TABLES
+from pipeline.schema import ENTERPRISE_TABLES, TABLES
 from tests.helpers import KEY, query, run_cli, scalar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +96,11 @@ def test_demo_exports_everything_and_prints_how_to_open_it(out):
         parquet = pq.read_table(out / "parquet" / table.name, partitioning=None)
         assert parquet.schema == table.arrow_schema
         assert parquet.num_rows == scalar(db, f"select count(*) from {table.name}")
+    # the enterprise around the sessions too, as much of it as v2 has (v3: test_enterprise.py)
+    for table in ENTERPRISE_TABLES:
+        count = scalar(db, f"select count(*) from {table.name}")
+        assert (count > 0) == (table.name != "knowledge_notes"), table.name
+    assert "parts exported: people (" in result.stdout
     assert result.stderr == ""
 
 
@@ -146,7 +151,12 @@ def test_all_pages_through_every_session(server, out):
     assert result.code == 0, result.stderr
     sessions = [server.devin.session(i) for i in server.devin.ids()]
     assert_matches_api(out / "devin.duckdb", sessions)
-    assert all(r["path"].endswith("/insights") for r in server.requests)
+    # the sessions' listing, then the enterprise around them (tests/test_enterprise.py)
+    listing = [r for r in server.requests if r["path"].startswith("/v2/enterprise/sessions")]
+    assert listing and all(r["path"].endswith("/insights") for r in listing)
+    assert {r["path"] for r in server.requests} - {r["path"] for r in listing} >= {
+        "/v2/enterprise/members", "/v2/enterprise/organizations", "/v2/enterprise/playbooks"
+    }  # fmt: skip
 
 
 def test_api_url_from_environment(server, out):
@@ -351,7 +361,8 @@ def test_the_watermark_comes_only_from_runs_against_the_same_api(server, out, tm
         assert all("updated_date_from" not in r["query"] for r in second.requests)
     server.clear_requests()
     assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
-    assert all("updated_date_from" in r["query"] for r in server.requests)
+    listing = [r for r in server.requests if r["path"] == "/v2/enterprise/sessions/insights"]
+    assert listing and all("updated_date_from" in r["query"] for r in listing)
 
 
 def test_quality_checks_run_after_every_load_and_can_fail_the_run_on_request(server, out, tmp_path):

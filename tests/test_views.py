@@ -188,6 +188,63 @@ DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
             ("s2", 0, "issue_1", "name the file", "fix it", "which file?"),
         ],
     ),
+    # People: u1 in org_a (named Alpha) and org_b (no organizations row: its id stands in);
+    # u2 removed, without a name; u3 through an IdP group only, no sessions.
+    "users": (
+        (
+            "user_id",
+            "name",
+            "email",
+            "enterprise_role",
+            "membership",
+            "last_login",
+            "removed_at",
+            "api_version",
+        ),
+        [
+            (
+                "u1",
+                "Ada Lovelace",
+                "ada@example.com",
+                "Enterprise Admin",
+                "direct",
+                utc(2024, 3, 4),
+                None,
+                "v3",
+            ),
+            ("u2", None, "grace@example.com", "Member", "direct", None, utc(2024, 3, 5), "v3"),
+            ("u3", "Alan Turing", None, "Member", "idp", None, None, "v3"),
+        ],
+    ),
+    "user_roles": (
+        (
+            "user_id",
+            "ordinal",
+            "role_id",
+            "role_name",
+            "role_type",
+            "org_id",
+            "via",
+            "idp_group_name",
+        ),
+        [
+            ("u1", 0, "role-ent-admin", "Enterprise Admin", "enterprise", None, "direct", None),
+            ("u1", 1, "role-org-member", "Org Member", "org", "org_a", "direct", None),
+            ("u3", 0, "role-org-member", "Org Member", "org", "org_a", "idp", "okta-eng"),
+        ],
+    ),
+    "organizations": (
+        ("org_id", "name", "created_at", "api_version"),
+        [("org_a", "Alpha", utc(2023, 1, 1), "v3"), ("org_c", "Gamma", utc(2023, 1, 1), "v3")],
+    ),
+    "org_members": (
+        ("org_id", "user_id", "org_role", "org_role_name"),
+        [
+            ("org_a", "u1", "role-org-member", "Org Member"),
+            ("org_b", "u1", "role-org-admin", "Org Admin"),
+            ("org_a", "u3", "role-org-member", "Org Member"),
+        ],
+    ),
     "quality_checks": (
         ("run_id", "check_name", "severity", "failing_rows", "sample", "checked_at"),
         [
@@ -255,6 +312,7 @@ REQUIRED_VIEWS = {
     "v_issue_labels",
     "v_action_items",
     "v_prompt_feedback",
+    "v_people",
 }
 
 
@@ -360,6 +418,9 @@ VIEW_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("action_item_count", COUNT),
         ("timeline_event_count", COUNT),
         ("feedback_item_count", COUNT),
+        ("user_name", "VARCHAR"),
+        ("user_email", "VARCHAR"),
+        ("org_name", "VARCHAR"),
     ],
     "v_daily_usage": [
         ("created_date", "DATE"),
@@ -379,6 +440,24 @@ VIEW_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("prs_closed", COUNT),
         ("merge_rate", RATE),
         ("acus_per_merged_pr", ACUS),
+        ("name", "VARCHAR"),
+        ("email", "VARCHAR"),
+    ],
+    "v_people": [
+        ("user_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("enterprise_role", "VARCHAR"),
+        ("membership", "VARCHAR"),
+        ("orgs", "VARCHAR"),
+        ("org_count", COUNT),
+        ("sessions", COUNT),
+        ("session_acus", ACU_SUM),
+        ("last_session_at", TSTZ),
+        ("last_login", TSTZ),
+        ("removed_at", TSTZ),
+        ("is_removed", "BOOLEAN"),
+        ("api_version", "VARCHAR"),
     ],
     "v_pull_requests": [
         *((c.name, c.type) for c in BY_NAME["pull_requests"].columns),
@@ -552,6 +631,7 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "v_issue_labels": (("label", "impact"), ("label", "impact", "issues", "sessions_affected")),
     "v_action_items": (("type",), ("items", "sessions")),
     "v_prompt_feedback": (("session_id", "ordinal"), ("session_id", "ordinal")),
+    "v_people": (("user_id",), ("user_id", "org_count", "sessions", "session_acus", "is_removed")),
     "v_quality_checks": (
         ("run_id", "check_name"),
         ("run_id", "check_name", "outcome", "is_latest_run"),
@@ -703,10 +783,49 @@ def test_v_user_usage(con: duckdb.DuckDBPyConnection) -> None:
     assert got == [
         # each session's ACUs once, however many PRs it opened; s1's and s2's open PRs are
         # not failures yet: merge rate 2 merged / (2 merged + 1 closed)
-        ("u1", 2, D("3"), 5, 2, 1, pytest.approx(2 / 3), D("1.5")),
-        ("u2", 3, D("1.8"), 4, 1, 1, 0.5, D("1.8")),
+        (
+            "u1",
+            2,
+            D("3"),
+            5,
+            2,
+            1,
+            pytest.approx(2 / 3),
+            D("1.5"),
+            "Ada Lovelace",
+            "ada@example.com",
+        ),
+        # removed from the enterprise, and without a name: still their sessions and email
+        ("u2", 3, D("1.8"), 4, 1, 1, 0.5, D("1.8"), None, "grace@example.com"),
         # no PRs: rates are NULL, not a division error
-        (None, 1, D("5"), 0, 0, 0, None, None),
+        (None, 1, D("5"), 0, 0, 0, None, None, None, None),
+    ]
+
+
+def test_v_people(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(con, "select * from v_people order by user_id")
+    assert got == [
+        # orgs by name, an org organizations do not name by its id
+        ("u1", "Ada Lovelace", "ada@example.com", "Enterprise Admin", "direct", "Alpha, org_b", 2,
+         2, D("3"), utc(2024, 3, 1, 12), utc(2024, 3, 4), None, False, "v3"),
+        # removed: kept, with the sessions they created (s6 deleted, still counted)
+        ("u2", None, "grace@example.com", "Member", "direct", None, 0, 3, D("1.8"),
+         utc(2024, 3, 2, 10), None, utc(2024, 3, 5), True, "v3"),
+        # no session: zeros, not NULLs
+        ("u3", "Alan Turing", None, "Member", "idp", "Alpha", 1, 0, D("0"), None, None, None,
+         False, "v3"),
+    ]  # fmt: skip
+
+
+def test_v_sessions_names_users_and_orgs(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(con, "select session_id, user_name, user_email, org_name from v_sessions order by 1")
+    assert got == [
+        ("s1", "Ada Lovelace", "ada@example.com", "Alpha"),
+        ("s2", "Ada Lovelace", "ada@example.com", "Alpha"),
+        ("s3", None, None, None),  # no user; org_b is no organization known
+        ("s4", None, "grace@example.com", None),
+        ("s5", None, "grace@example.com", "Alpha"),
+        ("s6", None, "grace@example.com", "Alpha"),
     ]
 
 

@@ -116,7 +116,11 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = Answer(405, NOT_ALLOWED)
             else:
                 answer = dialect.answer(route, request, context)
-            if fault in ("missing-field", "wrong-type") and answer.status == 200:
+            if (
+                fault in ("missing-field", "wrong-type")
+                and answer.status == 200
+                and isinstance(answer.payload, dict)
+            ):
                 corrupt(answer.payload, fault)
             self._send(log, answer, truncate=fault == "truncated")
 

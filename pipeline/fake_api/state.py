@@ -13,6 +13,7 @@ from typing import Any
 from .catalog import UNBOUNDED, Bounds, Catalog
 from .clock import Raw, from_micros, parse_time, stamp_epoch, stamp_iso, to_micros, to_stamp
 from .dialect import json_bytes
+from .enterprise import Enterprise
 from .generator import (
     OPEN_STATUSES,
     UNANALYSED_STATUSES,
@@ -54,11 +55,29 @@ class FakeDevin:
         self._counters = {"advance": 0, "churn": 0, "plant": 0}
         self._bodies: dict[tuple[str, str], bytes] = {}  # by (api_version, id); see preload
         self._generating: dict[int, float] = {}  # analyses on their way: when they arrive
+        self._enterprise: Enterprise | None = None  # made when first asked for
         now_us = to_micros(self.now)
         for index in range(sessions):
             session_id, age, duration = hashed_meta(seed, index)
             created = now_us - age
             self._catalog.append(session_id, created, min(created + duration, now_us))
+
+    @property
+    def enterprise(self) -> Enterprise:
+        """The members, organizations, playbooks and notes around the sessions (enterprise.py)."""
+        with self._lock:
+            if self._enterprise is None:
+                self._enterprise = Enterprise(self)
+            return self._enterprise
+
+    def people(self) -> tuple[list[str], list[str]]:
+        """Returns the ids of the organizations and users the sessions are made with."""
+        return list(self._generator.orgs), list(self._generator.users)
+
+    @property
+    def changes(self) -> int:
+        """A number that moves whenever a session is added, deleted or changed."""
+        return self._catalog.version
 
     def __len__(self) -> int:
         return len(self._catalog)

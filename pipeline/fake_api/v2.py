@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from . import enterprise
 from .clock import parse_time
 from .dialect import (
     ID_PATTERN,
@@ -60,6 +61,8 @@ class V2(Dialect):
 
     def route(self, request: Request) -> Route | None:
         path, method = request.path, request.method
+        if (members_and_more := enterprise.route(self.name, request)) is not None:
+            return members_and_more
         if path == LIST_PATH:
             kind = "list" if method == "GET" else "not-allowed"
             return Route(kind, None, f"page:{request.last('skip', '0')}")
@@ -70,6 +73,8 @@ class V2(Dialect):
 
     def answer(self, route: Route, request: Request, context: Context) -> Answer:
         devin = context.devin
+        if route.kind.startswith(enterprise.KIND):
+            return enterprise.answer(self.name, route, request, context)
         if route.kind == "detail":
             if not ID_PATTERN.fullmatch(route.session_id or ""):
                 return Answer(422, self.bad_id())

@@ -26,6 +26,7 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
+from . import enterprise
 from .catalog import Bounds
 from .dialect import (
     ID_PATTERN,
@@ -112,6 +113,8 @@ class V3(Dialect):
 
     def route(self, request: Request) -> Route | None:
         path = request.path
+        if (members_and_more := enterprise.route(self.name, request)) is not None:
+            return members_and_more
         if path == LIST_PATH:
             if request.method != "GET":
                 return Route("not-allowed")
@@ -131,6 +134,8 @@ class V3(Dialect):
 
     def answer(self, route: Route, request: Request, context: Context) -> Answer:
         devin = context.devin
+        if route.kind.startswith(enterprise.KIND):
+            return enterprise.answer(self.name, route, request, context)
         if route.kind == "list":
             return self._list(request, context)
         session_id = route.session_id or ""

@@ -179,6 +179,88 @@ where session_id is null
 union all
 
 select
+    concat('users(', user_id, ')') as key,
+    'user_id' as null_columns
+from users
+where user_id is null
+
+union all
+
+select
+    concat('user_roles(', user_id, ', ', ordinal, ')') as key,
+    concat_ws(', ',
+        case when user_id is null then 'user_id' end,
+        case when ordinal is null then 'ordinal' end,
+        case when role_type is null then 'role_type' end
+    ) as null_columns
+from user_roles
+where user_id is null
+   or ordinal is null
+   or role_type is null
+
+union all
+
+select
+    concat('organizations(', org_id, ')') as key,
+    concat_ws(', ',
+        case when org_id is null then 'org_id' end,
+        case when name is null then 'name' end
+    ) as null_columns
+from organizations
+where org_id is null
+   or name is null
+
+union all
+
+select
+    concat('org_members(', org_id, ', ', user_id, ')') as key,
+    concat_ws(', ',
+        case when org_id is null then 'org_id' end,
+        case when user_id is null then 'user_id' end
+    ) as null_columns
+from org_members
+where org_id is null
+   or user_id is null
+
+union all
+
+select
+    concat('playbooks(', playbook_id, ')') as key,
+    concat_ws(', ',
+        case when playbook_id is null then 'playbook_id' end,
+        case when title is null then 'title' end,
+        case when body is null then 'body' end
+    ) as null_columns
+from playbooks
+where playbook_id is null
+   or title is null
+   or body is null
+
+union all
+
+select
+    concat('knowledge_notes(', note_id, ')') as key,
+    concat_ws(', ',
+        case when note_id is null then 'note_id' end,
+        case when name is null then 'name' end,
+        case when body is null then 'body' end,
+        case when trigger is null then 'trigger' end,
+        case when is_enabled is null then 'is_enabled' end,
+        case when created_at is null then 'created_at' end,
+        case when updated_at is null then 'updated_at' end
+    ) as null_columns
+from knowledge_notes
+where note_id is null
+   or name is null
+   or body is null
+   or trigger is null
+   or is_enabled is null
+   or created_at is null
+   or updated_at is null
+
+union all
+
+select
     concat('export_runs(', run_id, ')') as key,
     concat_ws(', ',
         case when run_id is null then 'run_id' end,
@@ -193,15 +275,17 @@ where run_id is null
 union all
 
 select
-    concat('export_errors(', run_id, ', ', session_id, ')') as key,
+    concat('export_errors(', run_id, ', ', part, ', ', session_id, ')') as key,
     concat_ws(', ',
         case when run_id is null then 'run_id' end,
+        case when part is null then 'part' end,
         case when session_id is null then 'session_id' end,
         case when kind is null then 'kind' end,
         case when occurred_at is null then 'occurred_at' end
     ) as null_columns
 from export_errors
 where run_id is null
+   or part is null
    or session_id is null
    or kind is null
    or occurred_at is null

@@ -135,6 +135,78 @@ having count(*) > 1
 union all
 
 select
+    concat('users(', user_id, ')') as key,
+    count(*) as copies
+from users
+where hash(user_id) in (
+    select hash(user_id) from users group by 1 having count(*) > 1
+)
+group by user_id
+having count(*) > 1
+
+union all
+
+select
+    concat('user_roles(', user_id, ', ', ordinal, ')') as key,
+    count(*) as copies
+from user_roles
+where hash(user_id, ordinal) in (
+    select hash(user_id, ordinal) from user_roles group by 1 having count(*) > 1
+)
+group by user_id, ordinal
+having count(*) > 1
+
+union all
+
+select
+    concat('organizations(', org_id, ')') as key,
+    count(*) as copies
+from organizations
+where hash(org_id) in (
+    select hash(org_id) from organizations group by 1 having count(*) > 1
+)
+group by org_id
+having count(*) > 1
+
+union all
+
+select
+    concat('org_members(', org_id, ', ', user_id, ')') as key,
+    count(*) as copies
+from org_members
+where hash(org_id, user_id) in (
+    select hash(org_id, user_id) from org_members group by 1 having count(*) > 1
+)
+group by org_id, user_id
+having count(*) > 1
+
+union all
+
+select
+    concat('playbooks(', playbook_id, ')') as key,
+    count(*) as copies
+from playbooks
+where hash(playbook_id) in (
+    select hash(playbook_id) from playbooks group by 1 having count(*) > 1
+)
+group by playbook_id
+having count(*) > 1
+
+union all
+
+select
+    concat('knowledge_notes(', note_id, ')') as key,
+    count(*) as copies
+from knowledge_notes
+where hash(note_id) in (
+    select hash(note_id) from knowledge_notes group by 1 having count(*) > 1
+)
+group by note_id
+having count(*) > 1
+
+union all
+
+select
     concat('export_runs(', run_id, ')') as key,
     count(*) as copies
 from export_runs
@@ -147,13 +219,13 @@ having count(*) > 1
 union all
 
 select
-    concat('export_errors(', run_id, ', ', session_id, ')') as key,
+    concat('export_errors(', run_id, ', ', part, ', ', session_id, ')') as key,
     count(*) as copies
 from export_errors
-where hash(run_id, session_id) in (
-    select hash(run_id, session_id) from export_errors group by 1 having count(*) > 1
+where hash(run_id, part, session_id) in (
+    select hash(run_id, part, session_id) from export_errors group by 1 having count(*) > 1
 )
-group by run_id, session_id
+group by run_id, part, session_id
 having count(*) > 1
 
 union all

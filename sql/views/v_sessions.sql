@@ -12,6 +12,26 @@ session_counts as (
 
 ),
 
+-- names where people and organizations were exported (one row per id each)
+people as (
+
+    select
+        user_id,
+        name,
+        email
+    from users
+
+),
+
+orgs as (
+
+    select
+        org_id,
+        name
+    from organizations
+
+),
+
 final as (
 
     select
@@ -59,17 +79,26 @@ final as (
         session_counts.issue_count,
         session_counts.action_item_count,
         session_counts.timeline_event_count,
-        session_counts.feedback_item_count
+        session_counts.feedback_item_count,
+        people.name as user_name,
+        people.email as user_email,
+        orgs.name as org_name
     from session_facts
 
     left join session_counts
         on session_facts.session_id = session_counts.session_id
 
+    left join people
+        on session_facts.user_id = people.user_id
+
+    left join orgs
+        on session_facts.org_id = orgs.org_id
+
 )
 
 select * from final;
 
-comment on view v_sessions is 'One row per session, deleted ones included (deleted_at set, is_deleted true): every column of sessions, acus_consumed as an exact DECIMAL(18,6), plus created_date (UTC), duration_minutes, is_ended, is_deleted and the counts of its PRs, issues, action items, timeline events and feedback items. duration_minutes runs from created_at to ended_at (updated_at when the session was first seen ended, which a late analysis does not move), or to updated_at while the session runs. The usage views (v_daily_usage, v_user_usage, v_repo_outcomes, v_issue_labels) count deleted sessions too: their ACUs were spent; filter on is_deleted here to leave them out.';
+comment on view v_sessions is 'One row per session, deleted ones included (deleted_at set, is_deleted true): every column of sessions, acus_consumed as an exact DECIMAL(18,6), plus created_date (UTC), duration_minutes, is_ended, is_deleted and the counts of its PRs, issues, action items, timeline events and feedback items. duration_minutes runs from created_at to ended_at (updated_at when the session was first seen ended, which a late analysis does not move), or to updated_at while the session runs. The usage views (v_daily_usage, v_user_usage, v_repo_outcomes, v_issue_labels) count deleted sessions too: their ACUs were spent; filter on is_deleted here to leave them out. user_name, user_email and org_name come from users and organizations where people and organizations were exported.';
 comment on column v_sessions.session_id is 'The session''s id, as the API returns it.';
 comment on column v_sessions.url is 'Link to the session in the Devin web app (url).';
 comment on column v_sessions.status is 'Session status (status): new, claimed, running, exit, error, suspended, resuming, or any value the API adds later.';
@@ -114,3 +143,6 @@ comment on column v_sessions.issue_count is 'Issues its analysis found.';
 comment on column v_sessions.action_item_count is 'Action items of its analysis.';
 comment on column v_sessions.timeline_event_count is 'Timeline events of its analysis.';
 comment on column v_sessions.feedback_item_count is 'Feedback items on its prompt.';
+comment on column v_sessions.user_name is 'The name of the user who created it (users.name); NULL without one, or where people were not exported.';
+comment on column v_sessions.user_email is 'That user''s email (users.email); NULL without one, or where people were not exported.';
+comment on column v_sessions.org_name is 'The name of its organization (organizations.name); NULL where organizations were not exported or do not list it.';

@@ -1,0 +1,367 @@
+"""Load: the parts of the enterprise into the warehouse, live and from the raw files.
+
+Each part (people, organizations, playbooks, knowledge) is listed whole, then written in one
+transaction on the writer thread, its raw lines first:
+
+    {"devin_export_part": {"run_id", "part", "api_version", "listing", "org_id", "received_at"},
+     "body": <the page's body, as received>}                       one line a page
+    {"devin_export_part": {"run_id", "part", "api_version", "end": true, "complete": ...,
+     "listed_at"}}                                                 after the part's last page
+
+A complete listing upserts its items by key (removed_at cleared) and gives removed_at =
+listed_at to the stored items it no longer holds; an incomplete or failed one writes nothing
+of its part (a partial roster would misstate who belongs where), and says why in
+export_errors. --from-raw replays the same lines through the same code, in the order they were
+written, so it ends with the same rows, removed_at included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pydantic_core
+
+from pipeline.batch import to_arrow
+from pipeline.client import ClientConfig, DevinClient
+from pipeline.enterprise_extract import LandedPage, PartFetch, fetch_part
+from pipeline.enterprise_rows import ITEM_TABLES, PART_TABLES, Built, build
+from pipeline.files import storage_errors
+from pipeline.parts import DENIED, EXPORTED_OK, FAILED, LINE_PREFIX, PartPlan, permission
+from pipeline.progress import Reporter
+from pipeline.raw import RawWriter
+from pipeline.schema import EXPORT_ERRORS, ORG_MEMBERS, USER_ROLES
+from pipeline.settings import Settings
+from pipeline.warehouse import Warehouse
+from pipeline.writer import SerialWriter
+
+# -- raw lines --------------------------------------------------------------------------------
+
+
+def _meta(fetch: PartFetch, run_id: str, **fields: Any) -> bytes:
+    meta = {"run_id": run_id, "part": fetch.part, "api_version": fetch.version, **fields}
+    return orjson.dumps(meta)
+
+
+def raw_lines(fetch: PartFetch, run_id: str) -> list[bytes]:
+    """The raw lines of a part: each page's body as received, then the end of the listing."""
+    lines = []
+    for page in fetch.pages:
+        meta = _meta(fetch, run_id, listing=page.listing, org_id=page.org_id,
+                     received_at=page.received_at.isoformat())  # fmt: skip
+        # A raw newline in valid JSON is only ever whitespace: one body, one line.
+        body = page.body.replace(b"\r", b" ").replace(b"\n", b" ")
+        lines.append(LINE_PREFIX + meta + b',"body":' + body + b"}")
+    assert fetch.listed_at is not None
+    end = _meta(fetch, run_id, end=True, complete=fetch.complete,
+                listed_at=fetch.listed_at.isoformat())  # fmt: skip
+    lines.append(LINE_PREFIX + end + b"}")
+    return lines
+
+
+def _quarantined(built: Built, part: str, run_id: str) -> list[bytes]:
+    return [
+        pydantic_core.to_json(
+            {
+                "part": part,
+                "id": invalid.key,
+                "error": invalid.message,
+                "received_at": datetime.now(UTC),
+                "run_id": run_id,
+                "body": pydantic_core.from_json(invalid.body),
+            }
+        )
+        for invalid in built.invalid
+    ]
+
+
+# -- the warehouse ----------------------------------------------------------------------------
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> None:
+    con.register(name, data)
+
+
+def _ids(values: list[str]) -> pa.Table:
+    return pa.table({"id": pa.array(values, pa.string())})
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    part: str,
+    built: Built,
+    listed_at: datetime,
+    mark_removed: bool,
+) -> dict[str, int]:
+    """Write a part's rows (inside the caller's transaction); return rows written by table."""
+    item = ITEM_TABLES[part]
+    key = item.key[0]
+    written = {}
+    try:
+        rows = to_arrow(item, built.rows[item.name])
+        _register(con, "part_rows", rows)
+        con.execute(f"DELETE FROM {item.name} WHERE {key} IN (SELECT {key} FROM part_rows)")
+        con.execute(f"INSERT INTO {item.name} BY NAME SELECT * FROM part_rows")
+        written[item.name] = rows.num_rows
+        if mark_removed:
+            _register(con, "part_listed", _ids(built.listed))
+            con.execute(
+                f"UPDATE {item.name} SET removed_at = ? WHERE removed_at IS NULL "
+                f"AND {key} NOT IN (SELECT id FROM part_listed)",
+                [listed_at],
+            )
+        if part == "people":
+            users = built.listed + [row[1] for row in built.rows[ORG_MEMBERS.name]]
+            _register(con, "part_users", _ids(users))
+            for table in (USER_ROLES, ORG_MEMBERS):
+                data = to_arrow(table, built.rows[table.name])
+                con.execute(
+                    f"DELETE FROM {table.name} WHERE user_id IN (SELECT id FROM part_users)"
+                )
+                _register(con, "part_children", data)
+                con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM part_children")
+                con.unregister("part_children")
+                written[table.name] = data.num_rows
+    finally:
+        for name in ("part_rows", "part_listed", "part_users", "part_children"):
+            con.unregister(name)
+    return {t.name: written.get(t.name, 0) for t in PART_TABLES[part]}
+
+
+def _record_errors(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    _register(con, "part_errors", to_arrow(EXPORT_ERRORS, rows))
+    try:
+        con.execute(
+            "DELETE FROM export_errors t WHERE EXISTS (SELECT 1 FROM part_errors u "
+            "WHERE t.run_id = u.run_id AND t.part = u.part AND t.session_id = u.session_id)"
+        )
+        con.execute("INSERT INTO export_errors BY NAME SELECT * FROM part_errors")
+    finally:
+        con.unregister("part_errors")
+
+
+def error_row(run_id: str, part: str, key: str, kind: str, status: int | None, message: str
+              ) -> tuple[Any, ...]:  # fmt: skip
+    return EXPORT_ERRORS.row(
+        run_id=run_id, part=part, session_id=key, kind=kind, http_status=status,
+        message=message[:500], occurred_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def invalid_rows(built: Built, part: str, run_id: str) -> list[tuple[Any, ...]]:
+    return [
+        error_row(run_id, part, i.key, "invalid_response", None, i.message) for i in built.invalid
+    ]
+
+
+def write_part(
+    warehouse: Warehouse,
+    part: str,
+    built: Built | None,
+    listed_at: datetime,
+    errors: list[tuple[Any, ...]],
+) -> dict[str, int]:
+    """One transaction: the part's rows (if its listing is complete) and its errors."""
+    con = warehouse.db
+    with storage_errors(str(warehouse.work_path)):
+        con.execute("BEGIN")
+        try:
+            written = {}
+            if built is not None:
+                written = load(con, part, built, listed_at, mark_removed=not built.invalid)
+            _record_errors(con, errors)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return written
+
+
+# -- a live run -------------------------------------------------------------------------------
+
+
+class PartExporter:
+    """Lists each part the plan includes, one after another, after the sessions."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        plan: PartPlan,
+        reporter: Reporter,
+        writer: SerialWriter,
+        warehouse: Warehouse,
+        raw: RawWriter | None,
+        run_id: str,
+    ) -> None:
+        self.settings = settings
+        self.plan = plan
+        self.reporter = reporter
+        self.writer = writer
+        self.warehouse = warehouse
+        self.raw = raw
+        self.run_id = run_id
+
+    def run(self) -> None:
+        """List every part at once (each a few requests, mostly waiting on the API), then
+        write them one after another, in the plan's order."""
+        parts = self.plan.included
+        clients = {part: self._client(len(parts)) for part in parts}
+        self.reporter.event("parts_started", f"listing {', '.join(parts)}", parts=list(parts))
+        try:
+            with ThreadPoolExecutor(len(parts), thread_name_prefix="part") as pool:
+                futures = {
+                    part: pool.submit(fetch_part, clients[part], part, self.plan.version)
+                    for part in parts
+                }
+                try:
+                    fetched = {part: future.result() for part, future in futures.items()}
+                except BaseException:
+                    for client in clients.values():  # a rejected key (401): every part stops
+                        client.stop()
+                    raise
+        finally:
+            for client in clients.values():
+                client.stop()
+                client.close()
+        for part in parts:
+            self.write(fetched[part])
+
+    def _client(self, parts: int) -> DevinClient:
+        """A client of the part's own, so a 403 stops only that part's requests, not the run's;
+        --max-rps shared out between the parts listed at once."""
+        s = self.settings
+        config = ClientConfig(base_url=s.api_url, api_key=s.api_key, timeout=s.timeout,
+                              retries=s.retries, concurrency=4,
+                              max_rps=s.max_rps / parts)  # fmt: skip
+        return DevinClient(config, self.reporter.redactor)
+
+    def write(self, fetch: PartFetch) -> None:
+        part, version, outcome = fetch.part, self.plan.version, self.plan.outcomes[fetch.part]
+        outcome.requests = len(fetch.pages) + (1 if fetch.error else 0)
+        built = build(version, part, fetch.pages, self.run_id) if fetch.complete else None
+        errors = invalid_rows(built, part, self.run_id) if built else []
+        if fetch.error is not None:
+            message = fetch.error.message
+            if fetch.error.kind == DENIED:
+                message += f": the key needs {permission(part, version)}"
+            errors.append(
+                error_row(
+                    self.run_id, part, "", fetch.error.kind, fetch.error.http_status, message
+                )  # fmt: skip
+            )
+        lines = raw_lines(fetch, self.run_id)
+        quarantined = _quarantined(built, part, self.run_id) if built else []
+        assert fetch.listed_at is not None
+        listed_at = fetch.listed_at
+
+        def write() -> dict[str, int]:
+            if self.raw is not None:
+                with storage_errors(str(self.raw.path)):
+                    self.raw.write(lines, quarantined)  # raw first: rebuilt from it
+            return write_part(self.warehouse, part, built, listed_at, errors)
+
+        outcome.rows = self.writer.call(write)
+        self._report(part, fetch, built)
+
+    def _report(self, part: str, fetch: PartFetch, built: Built | None) -> None:
+        outcome, version = self.plan.outcomes[part], self.plan.version
+        error = fetch.error
+        if error is None:
+            outcome.status, outcome.reason = EXPORTED_OK, ""
+            assert built is not None
+            for invalid in built.invalid:
+                outcome.status, outcome.reason = FAILED, "invalid items: nothing marked removed"
+                self.reporter.event(
+                    "part_item_failed",
+                    f"{part} {invalid.key}: invalid_response: {invalid.message}",
+                    level="error", part=part, kind="invalid_response",
+                )  # fmt: skip
+            return
+        if error.kind == DENIED:
+            outcome.status = DENIED
+            outcome.reason = f"permission denied: the key needs {permission(part, version)}"
+            level = "error" if outcome.named else "warning"
+            then = (
+                "the run fails (it was named in --with)"
+                if outcome.named
+                else "skipped, the rest of the run goes on"
+            )
+            self.reporter.event(
+                "part_forbidden",
+                f"{part}: the API refused (HTTP 403): the key needs "
+                f"{permission(part, version)}; {then}",
+                level=level, part=part, kind=DENIED, named=outcome.named,
+            )  # fmt: skip
+            return
+        outcome.status, outcome.reason = FAILED, f"{error.kind}: {error.message}"
+        self.reporter.event(
+            "part_failed",
+            f"{part}: {error.kind}: {error.message}; its stored rows stay as they were",
+            level="error", part=part, kind=error.kind, http_status=error.http_status,
+        )  # fmt: skip
+
+
+# -- --from-raw -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    version: str
+    pages: list[LandedPage]
+
+
+class PartReplay:
+    """Replays the parts' raw lines in the order they come, on the writer thread: each part's
+    pages wait for its end line, and are loaded as the live run loaded them."""
+
+    def __init__(
+        self, warehouse: Warehouse, run_id: str, plan: PartPlan,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:  # fmt: skip
+        self.warehouse = warehouse
+        self.run_id = run_id
+        self.plan = plan
+        self.warn = warn
+        self.pending: dict[tuple[str, str], _Pending] = {}
+        self.skipped = 0
+
+    def __call__(self, lines: list[bytes]) -> None:
+        for line in lines:
+            try:
+                self._take(pydantic_core.from_json(line))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self.skipped += 1  # a line damaged by hand: the part's end decides
+
+    def _take(self, record: dict[str, Any]) -> None:
+        meta = record["devin_export_part"]
+        key = (str(meta["run_id"]), str(meta["part"]))
+        if not meta.get("end"):
+            pending = self.pending.setdefault(key, _Pending(str(meta["api_version"]), []))
+            received = datetime.fromisoformat(meta["received_at"])
+            page = LandedPage(meta["listing"], received, b"", record["body"], meta.get("org_id"))
+            pending.pages.append(page)
+            return
+        found = self.pending.pop(key, None)
+        part, complete = key[1], bool(meta["complete"])
+        if not complete or part not in ITEM_TABLES:
+            return  # the live run wrote nothing of it either
+        version = str(meta["api_version"])
+        pages = found.pages if found else []
+        built = build(version, part, pages, self.run_id)
+        listed_at = datetime.fromisoformat(meta["listed_at"])
+        written = write_part(
+            self.warehouse, part, built, listed_at, invalid_rows(built, part, self.run_id)
+        )
+        outcome = self.plan.outcomes[part]
+        outcome.status, outcome.reason = EXPORTED_OK, "replayed"
+        outcome.rows = {t: outcome.rows.get(t, 0) + n for t, n in written.items()}
+        if built.invalid:
+            outcome.status, outcome.reason = FAILED, "invalid items: nothing marked removed"
