@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import ENTERPRISE_TABLES
-from tests.helpers import CliResult, query, run_cli, scalar
+from pipeline.warehouse import STATE_DIR, Warehouse
+from tests.helpers import CliResult, get, query, run_cli, scalar
 
 KEYS = {"v2": "apk_user_TEST-ADMIN-3f8b1c", "v3": "cog_TEST-SERVICE-USER-8e4d2a"}
 PARTS = {"v2": ("people", "organizations", "playbooks"),
@@ -423,3 +425,64 @@ def test_a_v3_demo_fills_every_table(tmp_path):
     for table in ENTERPRISE_TABLES:
         assert scalar(out / "devin.duckdb", f"select count(*) from {table.name}") > 0
     assert scalar(out / "devin.duckdb", "select count(*) from v_people where name is not null") > 0
+
+
+# -- the fake's endpoints, asked straight ---------------------------------------------------
+
+
+def test_the_fake_serves_the_enterprise_the_way_the_reference_says(server, devin, http):
+    def ask(path: str, version: str, **params: Any) -> Any:
+        http.headers["Authorization"] = f"Bearer {KEYS[version]}"
+        return get(http, server, path, params=params)
+
+    members = ask("/v2/enterprise/members", "v2", limit=200)
+    page = members.json()
+    assert (page["limit"], page["skip"], page["has_more"]) == (25, 0, True)  # capped, said so
+    assert page["total"] == len(devin.enterprise.users_v2()) > 25
+    assert isinstance(ask("/v2/enterprise/playbooks", "v2").json(), list)  # a bare array
+    idp = ask("/v3/enterprise/members/idp-users", "v3").json()
+    assert "total" not in idp and idp["items"]  # total may be absent
+    assert all("idp_role_assignments" in u for u in idp["items"])
+    notes = ask("/v3/enterprise/knowledge/notes", "v3", first=10).json()
+    following = ask("/v3/enterprise/knowledge/notes", "v3", first=10, after=notes["end_cursor"])
+    assert [n["note_id"] for n in notes["items"] + following.json()["items"]] == (
+        devin.enterprise.note_ids()[:20]
+    )
+    assert ask("/v2/enterprise/organizations/nope/members", "v2").status_code == 404
+    assert ask("/v3/enterprise/knowledge/notes", "v3", after="not-a-cursor").status_code == 422
+    http.headers["Authorization"] = f"Bearer {KEYS['v3']}"
+    assert http.post(server.url + "/v3/enterprise/playbooks", timeout=5).status_code == 405
+    devin.enterprise.forbid("knowledge")
+    refused = ask("/v3/enterprise/knowledge/notes", "v3")
+    assert refused.status_code == 403 and "ManageAccountKnowledge" in refused.text
+    # every note a v3 analysis names is a note the enterprise lists
+    named = {
+        usage["note_id"]
+        for sid in devin.ids()
+        for kind in ("good_usages", "bad_usages")
+        for usage in (
+            ((devin.session(sid, "v3") or {}).get("analysis") or {}).get("note_usage") or {}
+        ).get(kind, [])  # fmt: skip
+        if isinstance(usage, dict)
+    }
+    assert named and named <= set(devin.enterprise.note_ids())
+
+
+def test_errors_of_an_older_release_read_as_the_sessions_part(tmp_path):
+    work = tmp_path / STATE_DIR / "work.duckdb"
+    work.parent.mkdir(parents=True)
+    with duckdb.connect(str(work)) as con:
+        con.execute(
+            "create table export_errors (run_id varchar not null, session_id varchar not null, "
+            "kind varchar, http_status integer, message varchar, occurred_at timestamptz)"
+        )
+        con.execute(
+            "insert into export_errors values ('r0', 'devin-1', 'not_found', 404, 'x', now())"
+        )
+    warehouse = Warehouse(tmp_path)
+    warehouse.open()
+    try:
+        rows = warehouse.db.execute("select run_id, part, session_id from export_errors").fetchall()
+    finally:
+        warehouse.close()
+    assert rows == [("r0", "sessions", "devin-1")]

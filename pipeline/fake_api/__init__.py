@@ -100,6 +100,9 @@ Modules, one concern each:
     v2.py          the v2 dialect: paths, query parsing, page shape, payloads
     v3.py          the v3 dialect: paths, cursors, filters, generate, page shape
     v3_payload.py  a session as v3 sends it, made from its v2 body
+    enterprise.py  members, organizations, playbooks, Knowledge notes (FakeDevin.enterprise):
+                   their paths in both versions, IdP-only users, items that leave and come
+                   back (rotate()), a part's permission withheld (forbid(), --forbid-part)
     server.py      FakeApiServer: socket, authentication, faults, key echo, gzip, log
     command.py     the command line (python -m pipeline.fake_api runs __main__.py)
 """

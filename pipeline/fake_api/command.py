@@ -49,6 +49,8 @@ def _serve_forever(args: argparse.Namespace, faults: Faults) -> None:
     with_text(devin, args.text)
     for kind in HOSTILE_KINDS:
         devin.plant(kind, args.hostile)
+    if args.forbid_part:
+        devin.enterprise.forbid(*args.forbid_part)
     versions = ("v2", "v3") if args.api_version == "both" else (args.api_version,)
     if args.preload:  # one version: encoding both would double the start-up time
         devin.preload(versions[:1])
@@ -120,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--forbid-generate", action="store_true", help="v3 generate answers 403; reads work"
+    )
+    parser.add_argument(
+        "--forbid-part",
+        action="append",
+        default=[],
+        choices=("people", "organizations", "playbooks", "knowledge"),
+        help="this part's endpoints answer 403 (repeatable)",
     )
     parser.add_argument(
         "--hostile",
