@@ -140,6 +140,7 @@ class ExportRun:
             try:
                 if settings.from_raw:
                     self.modes.append("from-raw")
+                    self.warehouse.aggregates_live = False  # made in one pass at the end
                     sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan)
                     job = ReadJob(raw_files(settings.from_raw), self.info)
                     read_in_child(job, sink.write, self.reporter)

@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipeline.aggregates import INPUTS as AGGREGATE_INPUTS
+from pipeline.aggregates import Aggregates
 from pipeline.batch import Batch, to_arrow
 from pipeline.errors import FatalError
 from pipeline.files import clone_or_copy, replace_atomically, storage_errors
@@ -63,6 +65,11 @@ class Warehouse:
             self.con.execute("USE warehouse")
             self.con.execute("SET checkpoint_threshold = '64MB'")
             self._migrate()
+            self.aggregates = Aggregates(self.db)
+            # Kept batch by batch only when every table is there, made by this version's SQL
+            # (and so the staging views it reads are this version's too); else made whole when
+            # the views are created. A rebuild turns it off: one pass at the end is cheaper.
+            self.aggregates_live = not self.aggregates.stale()
 
     def _attach(self) -> None:
         # A checkpoint rewrites each table's last, partly filled row group. At DuckDB's default
@@ -195,14 +202,21 @@ class Warehouse:
                 "SELECT 1 FROM sessions WHERE session_id IN (SELECT session_id FROM batch_ids) "
                 "LIMIT 1"
             ).fetchall()
+            replaced: dict[str, pa.Table] = {}  # what the aggregates counted for them
             if stored:
                 for table in DATA_TABLES:
-                    self.db.execute(
+                    delete = (
                         f"DELETE FROM {table.name} WHERE session_id IN "
                         "(SELECT session_id FROM batch_ids)"
                     )
+                    if self.aggregates_live and table.name in AGGREGATE_INPUTS:
+                        replaced[table.name] = self.db.sql(f"{delete} RETURNING *").to_arrow_table()
+                    else:
+                        self.db.execute(delete)
             for table in DATA_TABLES:
                 self._insert(table, batch.table(table))
+            if self.aggregates_live:
+                self.aggregates.apply(replaced, {t.name: batch.table(t) for t in DATA_TABLES})
             if kept.num_rows:
                 self.db.register("kept_state", kept)
                 self.db.execute(
@@ -394,6 +408,9 @@ class Warehouse:
             )
         names = []
         for layer in SQL_LAYERS:
+            if layer == "views" and not self.aggregates_live:
+                self.aggregates.rebuild()  # the views read them; they read the staging layer
+                self.aggregates_live = True
             for path in sorted((root / layer).glob("*.sql")):
                 self.db.execute(path.read_text())
                 names.append(path.stem)

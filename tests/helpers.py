@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import requests
 
+from pipeline.aggregates import Aggregates
 from pipeline.cli import main
 from pipeline.fake_api import FakeApiServer
 from pipeline.schema import TABLES
@@ -61,6 +62,15 @@ def start_export(api_url: str, out: Path, *args: str, key: str = KEY) -> subproc
 def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+@contextlib.contextmanager
+def edited(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Change a warehouse by hand, then make its aggregate tables whole again from its rows, as
+    a run would have kept them (the views read them: a hand edit bypasses the pipeline)."""
+    with duckdb.connect(str(db)) as con:
+        yield con
+        Aggregates(con).rebuild()
 
 
 def scalar(db: Path, sql: str) -> Any:

@@ -20,7 +20,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.fake_api import FakeApiServer, FakeDevin, with_text
 from pipeline.report import build_report, queries
-from tests.helpers import query, run_cli
+from tests.helpers import edited, query, run_cli
 
 ATTACK = "<script>alert('x')</script>"
 
@@ -304,7 +304,7 @@ def insert_errors(con: duckdb.DuckDBPyConnection, select: str, params: list[Any]
 
 
 def test_every_string_from_the_data_is_escaped(copy):
-    with duckdb.connect(str(copy / "devin.duckdb")) as con:
+    with edited(copy / "devin.duckdb") as con:
         for sql in HOSTILE_UPDATES:
             con.execute(sql, [ATTACK])
         insert_errors(
@@ -338,7 +338,7 @@ def test_an_empty_warehouse_yields_a_report_that_says_so(server, out):
 
 
 def test_figures_without_a_denominator_are_blank_not_errors(copy):
-    with duckdb.connect(str(copy / "devin.duckdb")) as con:
+    with edited(copy / "devin.duckdb") as con:
         con.execute("update pull_requests set state = 'open'")
     assert run_cli("report", "--out", str(copy), key=None).code == 0
     figures = read_page(copy).figures
@@ -429,7 +429,7 @@ def llm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """5,000 sessions of llm text, and 40,000 more one-off issues and action items on them
     (tens of thousands of distinct labels and types), and the label ZEBRA spelled six ways."""
     out = llm_export(tmp_path_factory.mktemp("report-llm") / "out", 5000)
-    with duckdb.connect(str(out / "devin.duckdb")) as con:
+    with edited(out / "devin.duckdb") as con:
         con.execute(
             "insert into issues select session_id, 100 + k, 'found once', 'Low', "
             "'One-off finding ' || k || ' of ' || session_id, null "
@@ -550,7 +550,7 @@ def test_a_warehouse_of_huge_strings_and_endless_categories_stays_under_1_mb(cop
     """Every string the report shows made 20,000 characters of escapes and wide characters,
     and distinct in every row: as many categories as rows, everywhere."""
     huge = "repeat('&<\"😀', 5000)"
-    with duckdb.connect(str(copy / "devin.duckdb")) as con:
+    with edited(copy / "devin.duckdb") as con:
         con.execute(f"update sessions set org_id = {huge} || session_id, user_id = "
                     f"{huge} || session_id, status = {huge} || (hash(session_id) % 40), origin "
                     f"= {huge} || session_id, category = {huge} || session_id, session_size = "
@@ -610,7 +610,7 @@ def test_a_group_goes_by_its_most_common_spelling_and_a_tie_by_the_plainest(copy
     db = copy / "devin.duckdb"
     spellings = ["Tied label！", " Tied label", "Tied label", "tied label.", "Most label",
                  "most label", "most label"]  # fmt: skip
-    with duckdb.connect(str(db)) as con:
+    with edited(db) as con:
         session = con.execute("select min(session_id) from sessions").fetchall()[0][0]
         for i, label in enumerate(spellings):
             con.execute("insert into issues values (?, ?, 'x', 'High', ?, null)",

@@ -24,8 +24,12 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 STAGING_FILES = sorted((SQL_DIR / "staging").glob("*.sql"))
 VIEW_FILES = sorted((SQL_DIR / "views").glob("*.sql"))
 CHECK_FILES = sorted((SQL_DIR / "checks").glob("*.sql"))
-# The order pipeline.warehouse creates them in: staging first, then views, each sorted.
-SQL_FILES = [*STAGING_FILES, *VIEW_FILES]
+AGGREGATE_FILES = sorted((SQL_DIR / "aggregates").glob("*.sql"))
+# The order pipeline.warehouse creates them in: staging first, then the aggregate tables made
+# whole (pipeline.aggregates), then views, each sorted.
+RELATION_FILES = [*STAGING_FILES, *VIEW_FILES]
+SQL_FILES = [*STAGING_FILES, *AGGREGATE_FILES, *VIEW_FILES]
+AGGREGATE_NAMES = {p.stem for p in AGGREGATE_FILES}
 TABLE_NAMES = {t.name for t in TABLES}
 STAGING_NAMES = {p.stem for p in STAGING_FILES}
 VIEW_NAMES = {p.stem for p in VIEW_FILES}
@@ -44,10 +48,17 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(table.ddl())
 
 
+def statement(path: Path) -> str:
+    """The file's text, or for an aggregate the statement that makes its table whole."""
+    if path.parent.name == "aggregates":
+        return f"create or replace table {path.stem} as\n{path.read_text()}"
+    return path.read_text()
+
+
 def load_sql(con: duckdb.DuckDBPyConnection, files: list[Path] = SQL_FILES) -> None:
-    """Create the relations the way the pipeline does: each file's text, staging then views."""
+    """Create the relations the way the pipeline does: staging, aggregates, then views."""
     for path in files:
-        con.execute(path.read_text())
+        con.execute(statement(path))
 
 
 def relation_names(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -323,17 +334,18 @@ def test_every_relation_exists_after_loading(con: duckdb.DuckDBPyConnection) -> 
     assert all(name.startswith("v_") for name in VIEW_NAMES)
 
 
-@pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", RELATION_FILES, ids=lambda p: p.name)
 def test_file_creates_exactly_the_relation_named_by_its_stem(path: Path) -> None:
     text = path.read_text()
     assert path.stem == path.stem.lower()
     assert re.findall(r"create or replace view (\w+) as", text) == [path.stem]
     # A staging file loads on the tables and the staging files before it (the pipeline's
     # order); a view file on the tables and the staging layer, without any other view.
-    before = STAGING_FILES[: STAGING_FILES.index(path)] if path in STAGING_FILES else STAGING_FILES
+    staging = path in STAGING_FILES
+    before = STAGING_FILES[: STAGING_FILES.index(path)] if staging else STAGING_FILES
     con = duckdb.connect()
     create_tables(con)
-    load_sql(con, before)
+    load_sql(con, before if staging else [*before, *AGGREGATE_FILES])
     con.execute(text)
     assert relation_names(con) == {p.stem for p in before} | {path.stem}
     con.execute(text)  # and loads again, as on every run
@@ -343,7 +355,8 @@ def test_file_creates_exactly_the_relation_named_by_its_stem(path: Path) -> None
 def test_views_read_only_tables_and_staging(path: Path) -> None:
     read = relations_read(select_of(path))
     assert read, "the parser found no relation: the test would pass vacuously"
-    assert read <= TABLE_NAMES | STAGING_NAMES, read - TABLE_NAMES - STAGING_NAMES
+    allowed = TABLE_NAMES | STAGING_NAMES | AGGREGATE_NAMES
+    assert read <= allowed, read - allowed
 
 
 @pytest.mark.parametrize("path", STAGING_FILES, ids=lambda p: p.name)

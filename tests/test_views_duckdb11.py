@@ -26,6 +26,7 @@ from tests.test_views import (
     create_tables,
     insert,
     load_sql,
+    statement,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +92,7 @@ def in_oldest_duckdb(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def sql_files() -> list[tuple[str, str]]:
-    return [(path.stem, path.read_text()) for path in SQL_FILES]
+    return [(path.stem, statement(path)) for path in SQL_FILES]
 
 
 def as_text(con: duckdb.DuckDBPyConnection, name: str) -> list[list[str | None]]:

@@ -1,71 +1,40 @@
 create or replace view v_action_items as
 
-with items as (
+-- agg_action_types holds the sums by type as text_key groups it, agg_spellings every spelling
+-- with its uses, both kept by every run (sql/aggregates)
+with spellings as (
 
     select
-        session_id,
-        type
-    from action_items
-
-),
-
--- types are free text: each distinct spelling once, with the key it is grouped by (text_key,
--- defined in stg_issues.sql) and the items that spell it so
-type_spellings as materialized (
-
-    select
-        type,
-        text_key(type) as type_key,
-        count(*) as items
-    from items
-    group by type
+        text,
+        text_key,
+        uses
+    from agg_spellings
+    where field = 'type'
 
 ),
 
 -- each group goes by its most common spelling (on a tie, the shortest, then the first in byte
--- order); most groups have one spelling, which names it, so the choice is made only where there
--- are several
-type_names as (
+-- order); most groups have one spelling, which names it
+names as (
 
     select
-        type_key,
-        first(type order by items desc, length(type), type) as type_name
-    from type_spellings
-    where type_key in (
-        select type_key
-        from type_spellings
-        group by type_key
-        having count(*) > 1
-    )
-    group by type_key
-
-),
-
--- every spelling with the name of its group
-type_map as (
-
-    select
-        type_spellings.type,
-        coalesce(type_names.type_name, type_spellings.type) as type_name
-    from type_spellings
-
-    left join type_names
-        on type_spellings.type_key = type_names.type_key
+        text_key,
+        first(text order by uses desc, length(text), text) as type
+    from spellings
+    group by text_key
 
 ),
 
 final as (
 
     select
-        type_map.type_name as type,
-        count(*) as items,
-        count(distinct items.session_id) as sessions
-    from items
+        names.type,
+        agg_action_types.items,
+        agg_action_types.sessions
+    from agg_action_types
 
-    inner join type_map
-        on items.type is not distinct from type_map.type
-
-    group by type_map.type_name
+    left join names
+        on agg_action_types.type_key is not distinct from names.text_key
 
 )
 

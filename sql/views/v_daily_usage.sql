@@ -1,46 +1,28 @@
 create or replace view v_daily_usage as
 
-with session_facts as (
+-- agg_daily holds these sums by day, org and status, kept by every run (sql/aggregates)
+with daily as (
 
-    select
-        session_id,
-        created_date,
-        org_id,
-        acus_consumed
-    from stg_sessions
-
-),
-
-session_counts as (
-
-    select
-        session_id,
-        pr_count,
-        merged_pr_count,
-        has_merged_pr
-    from stg_session_counts
+    select * from agg_daily
 
 ),
 
 final as (
 
     select
-        session_facts.created_date,
-        session_facts.org_id,
-        count(*) as sessions,
-        sum(session_facts.acus_consumed) as acus,
-        count(*) filter (where session_counts.has_merged_pr) as sessions_with_merged_pr,
+        created_date,
+        org_id,
         -- sum() of BIGINT is HUGEINT in DuckDB: cast back so every count is BIGINT
-        sum(session_counts.pr_count)::bigint as prs_opened,
-        sum(session_counts.merged_pr_count)::bigint as prs_merged
-    from session_facts
-
-    left join session_counts
-        on session_facts.session_id = session_counts.session_id
-
+        sum(sessions)::bigint as sessions,
+        -- NULL where no session of the day and org has ACUs the views can hold
+        case when sum(acus_known) > 0 then sum(acus) end as acus,
+        sum(sessions_with_merged_pr)::bigint as sessions_with_merged_pr,
+        sum(prs_opened)::bigint as prs_opened,
+        sum(prs_merged)::bigint as prs_merged
+    from daily
     group by
-        session_facts.created_date,
-        session_facts.org_id
+        created_date,
+        org_id
 
 )
 

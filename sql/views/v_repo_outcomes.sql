@@ -1,70 +1,10 @@
 create or replace view v_repo_outcomes as
 
-with prs as (
+-- agg_repos holds these sums by repo, kept by every run (sql/aggregates): each session's ACUs
+-- counted once a repo, and split over its repos by their share of its PRs in exact millionths
+with repos as (
 
-    select * from stg_pull_requests
-
-),
-
-session_facts as (
-
-    select
-        session_id,
-        acus_consumed
-    from stg_sessions
-
-),
-
--- one row per repo and session, so a session with several PRs in a repo
--- adds its ACUs to that repo once
-repo_sessions as (
-
-    select
-        repo,
-        session_id,
-        count(*) as prs,
-        count(*) filter (where is_merged) as merged,
-        count(*) filter (where is_closed) as closed,
-        count(*) filter (where is_resolved) as resolved
-    from prs
-    group by
-        repo,
-        session_id
-
-),
-
--- each session's ACUs in millionths (exact integers, the scale of acus_consumed), split
--- over its repos by their share of its PRs; the remainder of the integer division goes to
--- its repo with the most PRs, so the shares of a session add up to its ACUs exactly
-repo_shares as (
-
-    select
-        repo_sessions.*,
-        session_facts.acus_consumed,
-        (session_facts.acus_consumed * 1000000)::hugeint as session_micro_acus,
-        (session_facts.acus_consumed * 1000000)::hugeint * repo_sessions.prs
-            // sum(repo_sessions.prs) over (partition by repo_sessions.session_id) as micro_share,
-        row_number() over (
-            partition by repo_sessions.session_id
-            order by repo_sessions.prs desc, repo_sessions.repo nulls last
-        ) as repo_rank
-    from repo_sessions
-
-    left join session_facts
-        on repo_sessions.session_id = session_facts.session_id
-
-),
-
-attributed as (
-
-    select
-        *,
-        micro_share + case
-            when repo_rank = 1
-                then session_micro_acus - sum(micro_share) over (partition by session_id)
-            else 0
-        end as micro_attributed
-    from repo_shares
+    select * from agg_repos
 
 ),
 
@@ -72,16 +12,18 @@ final as (
 
     select
         repo,
-        -- sum() of BIGINT is HUGEINT in DuckDB: cast back so every count is BIGINT
         sum(prs)::bigint as prs,
         sum(merged)::bigint as merged,
         sum(closed)::bigint as closed,
         -- open PRs are not failures yet: only merged and closed ones are counted
         sum(merged)::double / nullif(sum(resolved), 0) as merge_rate,
-        count(*) as sessions,
-        sum(acus_consumed) as acus_spent,
-        sum(micro_attributed::decimal(18, 0) * 0.000001) as acus_attributed
-    from attributed
+        sum(sessions)::bigint as sessions,
+        case when sum(acus_known) > 0 then sum(acus_spent) end as acus_spent,
+        case
+            when sum(acus_known) > 0
+                then sum(micro_attributed::decimal(18, 0) * 0.000001)
+        end as acus_attributed
+    from repos
     group by repo
 
 )

@@ -1,0 +1,29 @@
+-- key: field, text, text_key
+-- How often each spelling of the free text the views group by text_key was written: issue labels and impacts, action item types. A group goes by its most common spelling.
+select
+    'label' as field,
+    label as text,
+    text_key(label) as text_key,
+    count(*) as uses
+from issues
+group by all
+
+union all
+
+select
+    'impact',
+    impact,
+    text_key(impact),
+    count(*)
+from issues
+group by all
+
+union all
+
+select
+    'type',
+    type,
+    text_key(type),
+    count(*)
+from action_items
+group by all

@@ -1,0 +1,40 @@
+-- key: user_id
+-- Sessions, their ACUs and pull requests by the user who started them (v_user_usage, the report's top users).
+with session_rows as (
+
+    select
+        session_id,
+        user_id,
+        acus_consumed
+    from stg_sessions
+
+),
+
+pr_counts as (
+
+    select
+        session_id,
+        count(*) as prs,
+        count(*) filter (where is_merged) as merged,
+        count(*) filter (where is_closed) as closed,
+        count(*) filter (where is_resolved) as resolved
+    from stg_pull_requests
+    group by session_id
+
+)
+
+select
+    session_rows.user_id,
+    count(*) as sessions,
+    count(session_rows.acus_consumed) as acus_known,
+    coalesce(sum(session_rows.acus_consumed), 0)::decimal(38, 6) as acus,
+    coalesce(sum(pr_counts.prs), 0)::bigint as prs_opened,
+    coalesce(sum(pr_counts.merged), 0)::bigint as prs_merged,
+    coalesce(sum(pr_counts.closed), 0)::bigint as prs_closed,
+    coalesce(sum(pr_counts.resolved), 0)::bigint as prs_resolved
+from session_rows
+
+left join pr_counts
+    on session_rows.session_id = pr_counts.session_id
+
+group by all
