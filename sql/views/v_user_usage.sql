@@ -1,45 +1,20 @@
 create or replace view v_user_usage as
 
-with session_facts as (
+-- agg_users holds these sums by user, kept by every run (sql/aggregates)
+with user_totals as (
 
     select
-        session_id,
         user_id,
-        acus_consumed
-    from stg_sessions
-
-),
-
--- one row per session, so joining it keeps each session's ACUs counted once
-session_counts as (
-
-    select
-        session_id,
-        pr_count,
-        merged_pr_count,
-        closed_pr_count,
-        resolved_pr_count
-    from stg_session_counts
-
-),
-
-user_totals as (
-
-    select
-        session_facts.user_id,
-        count(*) as sessions,
-        sum(session_facts.acus_consumed) as acus,
         -- sum() of BIGINT is HUGEINT in DuckDB: cast back so every count is BIGINT
-        coalesce(sum(session_counts.pr_count), 0)::bigint as prs_opened,
-        coalesce(sum(session_counts.merged_pr_count), 0)::bigint as prs_merged,
-        coalesce(sum(session_counts.closed_pr_count), 0)::bigint as prs_closed,
-        coalesce(sum(session_counts.resolved_pr_count), 0)::bigint as prs_resolved
-    from session_facts
-
-    left join session_counts
-        on session_facts.session_id = session_counts.session_id
-
-    group by session_facts.user_id
+        sum(sessions)::bigint as sessions,
+        -- NULL where none of the user's sessions has ACUs the views can hold
+        case when sum(acus_known) > 0 then sum(acus) end as acus,
+        sum(prs_opened)::bigint as prs_opened,
+        sum(prs_merged)::bigint as prs_merged,
+        sum(prs_closed)::bigint as prs_closed,
+        sum(prs_resolved)::bigint as prs_resolved
+    from agg_users
+    group by user_id
 
 ),
 
