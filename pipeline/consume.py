@@ -37,6 +37,11 @@ class Progress(Protocol):
     def progress(self, done: int, failed: int, *, force: bool = False) -> None: ...
 
 
+# A batch replayed from a raw file is written whole, as its run wrote it, up to this many times
+# the batch size: a bigger gzip member (a file gzipped whole) is cut, to bound memory.
+REPLAYED_BATCH_FACTOR = 10
+
+
 @dataclass(frozen=True)
 class RunInfo:
     run_id: str
@@ -68,11 +73,20 @@ class Consumer:
         self.watched: set[str] = set()  # ids asked for by hand, to skip those a listing brought
         self.seen_watched: set[str] = set()
         self.gone_if_missing: set[str] = set()  # stored ids for which a 404 means deleted
+        self.replaying: str | None = None  # the written batch the saved lines come from
 
     def consume(self, responses: Iterable[Response]) -> None:
+        size = self.run.batch_size
         for resp in responses:
+            if resp.written_in != self.replaying:
+                # Saved lines are replayed in the batches their runs wrote them in, one
+                # transaction each as then: the warehouse derives some columns from the order
+                # in which a session's versions arrived (ended_at), and so does the rebuild.
+                self.flush()
+                self.replaying = resp.written_in
             self.take(resp)
-            if len(self.batch) >= self.run.batch_size:
+            limit = size if self.replaying is None else size * REPLAYED_BATCH_FACTOR
+            if len(self.batch) >= limit:
                 self.flush()
             self.progress.progress(self.accepted, self.failures)
 

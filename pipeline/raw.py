@@ -1,7 +1,10 @@
 """Raw landing: every response body as received, gzip JSON lines, and reading them back.
 
 Each batch is appended as its own gzip member, so a run killed mid-write leaves every earlier
-batch readable; the reader stops quietly at a torn last member.
+batch readable; the reader stops quietly at a torn last member. A member is also the unit of
+replay: --from-raw writes each member's sessions in one transaction, as the run that wrote the
+member did, so what the warehouse derives from the order of answers (when a session was first
+seen ended) comes out the same.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from pipeline.errors import UsageError
 from pipeline.responses import Kind, Response
 
 QUARANTINE = "quarantine"
+READ_SIZE = 1 << 20
+# A member's lines are held until the member proves whole, so a torn one (the batch of a run
+# killed while writing it, which never reached the warehouse) is left out entirely. The
+# exporter's members are one batch each; a bigger one (a file gzipped whole) is passed on as it
+# comes, and only its complete lines are kept if it turns out torn.
+HOLD_BYTES = 64 << 20
 
 
 class RawWriter:
@@ -56,25 +65,53 @@ def raw_files(paths: Iterable[Path]) -> list[Path]:
     return sorted(dict.fromkeys(found), key=lambda p: (p.name, str(p)))
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+def _members(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Yield (member number, line) for the lines of a gzip file, member by member."""
+    with open(path, "rb") as f:
+        member, held, held_bytes, rest = 0, [], 0, b""
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # one gzip member
+        while chunk := f.read(READ_SIZE):
+            while chunk:
+                try:
+                    data = inflate.decompress(chunk)
+                except zlib.error:
+                    return  # corrupt: keep what came before, as for a torn member
+                lines = (rest + data).split(b"\n")
+                rest = lines.pop()
+                held += lines
+                held_bytes += len(data)
+                if inflate.eof:  # whole, its checksum checked
+                    held += [rest] if rest else []
+                    yield from ((member, line) for line in held)
+                    member, held, held_bytes, rest = member + 1, [], 0, b""
+                    chunk = inflate.unused_data
+                    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+                else:
+                    chunk = b""
+                    if held_bytes > HOLD_BYTES:
+                        yield from ((member, line) for line in held)
+                        held, held_bytes = [], 0
+        # Here a member begun and not finished is torn: a run killed mid-write. Left out.
+
+
+def _lines(path: Path) -> Iterator[tuple[int | None, bytes]]:
     if path.name.endswith(".gz"):
-        with gzip.open(path, "rb") as f:
-            try:
-                yield from f
-            except (EOFError, zlib.error, gzip.BadGzipFile):
-                return  # a torn last member from a killed run: keep what came before
+        yield from _members(path)
     else:
         with open(path, "rb") as f:
-            yield from f
+            for line in f:
+                yield None, line
 
 
 def read_raw(files: Iterable[Path]) -> Iterator[Response]:
-    """Yield each saved line of files (as raw_files lists them), unparsed."""
+    """Yield each saved line of files (as raw_files lists them), unparsed, each line of a gzip
+    file marked with the member (the batch of its run) it was written in."""
     for path in files:
         extracted = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        for number, line in enumerate(_lines(path), 1):
+        for number, (member, line) in enumerate(_lines(path), 1):
             line = line.strip()
             if line:
                 yield Response(
-                    Kind.SAVED, f"{path.name}:{number}", body=line, received_at=extracted
-                )
+                    Kind.SAVED, f"{path.name}:{number}", body=line, received_at=extracted,
+                    written_in=None if member is None else f"{path}#{member}",
+                )  # fmt: skip

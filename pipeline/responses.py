@@ -24,3 +24,6 @@ class Response:
     body: bytes = b""
     error: ApiError | None = None
     received_at: datetime | None = None
+    # A saved line of a gzip raw file: which file and member, i.e. which batch of its run, it
+    # was written in (None for answers of the API and lines of plain .jsonl files).
+    written_in: str | None = None

@@ -173,8 +173,10 @@ SESSIONS = Table(
             "ended_at",
             "TIMESTAMPTZ",
             "updated_at as it was when the exporter first saw the session ended (status exit or "
-            "error, or v3 status_detail finished); later changes of an ended session (a late "
-            "analysis, archiving) do not move it. NULL while the session runs.",
+            "error, or v3 status_detail finished), in the order the runs received it; later "
+            "changes of an ended session (a late analysis, an edit, archiving) do not move it, "
+            "and --from-raw, replaying the raw files in that order, comes to the same. NULL "
+            "while the session runs (again, once reopened).",
         ),
         _c(
             "analysis_requested_at",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -114,3 +115,35 @@ def test_the_committed_samples_make_a_warehouse_without_a_key(out):
         ("v2", 6),
         ("v3", 3),
     ]
+
+
+def _ended(session: dict, updated_at: str, **fields: object) -> bytes:
+    return orjson.dumps({**session, "status": "exit", "updated_at": updated_at, **fields})
+
+
+def test_each_written_batch_is_replayed_as_one_transaction_in_order(out, tmp_path):
+    # A batch wrote the session ended, a later one the same session changed again (its title
+    # edited). Each gzip member is a batch its run wrote in one transaction: the rebuild writes
+    # member by member, so ended_at stays the updated_at first seen ended, as it was then.
+    devin = FakeDevin(sessions=3, seed=8)
+    s = [devin.session(sid) for sid in devin.ids()]
+    first, later = "2026-01-01T10:00:00Z", "2026-01-03T10:00:00Z"
+    runs = tmp_path / "raw" / "2026-01-01"
+    runs.mkdir(parents=True)
+    (runs / "20260101T100000.000Z-aaaaaa.jsonl.gz").write_bytes(
+        gzip.compress(_ended(s[0], first) + b"\n" + orjson.dumps(s[1]) + b"\n")
+        + gzip.compress(_ended(s[0], later, title="edited") + b"\n")
+        + gzip.compress(orjson.dumps(s[2]) + b"\n")[:-9]  # torn: the run was killed writing it
+    )
+
+    result = run_cli("--from-raw", str(tmp_path / "raw"), "--out", str(out), key=None)
+
+    assert result.code == 0, result.stderr
+    db = out / "devin.duckdb"
+    sid = s[0]["session_id"]
+    row = query(db, f"select title, updated_at, ended_at from sessions where session_id = '{sid}'")
+    assert row == [
+        ("edited", datetime(2026, 1, 3, 10, tzinfo=UTC), datetime(2026, 1, 1, 10, tzinfo=UTC))
+    ]
+    # The torn member's batch never reached the warehouse of its run: not rebuilt either.
+    assert {r for (r,) in query(db, "select session_id from sessions")} == {sid, s[1]["session_id"]}
