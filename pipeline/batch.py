@@ -22,8 +22,10 @@ class Batch:
     raw_lines: list[bytes] = field(default_factory=list)
     quarantined: list[bytes] = field(default_factory=list)
     arrow: dict[str, pa.Table] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)  # sessions the API no longer has
-    deleted_at: datetime | None = None
+    # Sessions the API no longer has (a 404 on --refresh-open), and when that was found.
+    deleted: dict[str, datetime] = field(default_factory=dict)
+    # Sessions whose analysis --generate-insights asked the API for, and when.
+    analysis_requested: dict[str, datetime] = field(default_factory=dict)
     # --from-raw: raw lines of the enterprise parts (pipeline.enterprise_load), in file order
     part_lines: list[bytes] = field(default_factory=list)
 
@@ -37,7 +39,9 @@ class Batch:
             self.errors[session_id] = row
 
     def __len__(self) -> int:
-        return len(self.sessions) + len(self.errors) + len(self.deleted)
+        return (
+            len(self.sessions) + len(self.errors) + len(self.deleted) + len(self.analysis_requested)
+        )
 
     def table(self, table: Table) -> pa.Table:
         if table.name not in self.arrow:

@@ -18,6 +18,7 @@ from pipeline.batch import Batch
 from pipeline.errors import InvalidResponse, NotFound, UnparseableBody
 from pipeline.ids import printable_id
 from pipeline.parts import LINE_PREFIX as PART_LINE
+from pipeline.raw import GONE, parse_event
 from pipeline.responses import Kind, Response
 from pipeline.schema import EXPORT_ERRORS
 from pipeline.sources import Source, source_of_payload, source_of_saved
@@ -93,8 +94,7 @@ class Consumer:
     def take(self, resp: Response) -> None:
         """Take one response of any kind."""
         if isinstance(resp.error, NotFound) and resp.key in self.gone_if_missing:
-            self.batch.deleted.append(resp.key)  # not a failure: the session is gone
-            self.batch.deleted_at = datetime.now(UTC)
+            self.batch.deleted[resp.key] = datetime.now(UTC)  # not a failure: the session is gone
         elif resp.error is not None:
             self.fail(resp.key, resp.error.kind, error_message(resp.error), resp.error.status)
             if isinstance(resp.error, UnparseableBody):
@@ -129,6 +129,9 @@ class Consumer:
             return
         if isinstance(data, dict) and isinstance(data.get("items"), list):
             self._take_page(resp, data)
+        elif (event := parse_event(data)) is not None:
+            name, ats = event  # what the run learnt without a body: found gone, analysis asked
+            (self.batch.deleted if name == GONE else self.batch.analysis_requested).update(ats)
         else:
             sid = data.get("session_id") if isinstance(data, dict) else None
             self._take_payload(sid if isinstance(sid, str) else resp.key, data, resp)

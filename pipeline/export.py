@@ -23,7 +23,7 @@ from pipeline.mirror import mirror_parquet
 from pipeline.parquet import write_snapshots
 from pipeline.parts import plan_parts, replayed_plan
 from pipeline.progress import Reporter
-from pipeline.raw import RawWriter, raw_files
+from pipeline.raw import RawWriter, event_lines, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
 from pipeline.report import report_after_run
 from pipeline.responses import Kind, Response
@@ -62,8 +62,10 @@ class WarehouseSink:
     def _write(self, batch: Batch) -> None:
         if self.raw:
             with storage_errors(str(self.raw.path)):
-                # Raw first: whatever is committed can be rebuilt from raw.
-                self.raw.write(batch.raw_lines, batch.quarantined)
+                # Raw first: whatever is committed can be rebuilt from raw, in the same batches
+                # (one gzip member each), with what the batch learnt beyond its bodies.
+                events = event_lines(batch.deleted, batch.analysis_requested)
+                self.raw.write(batch.raw_lines + events, batch.quarantined)
         self.warehouse.write_batch(batch)
         if batch.part_lines and self.part_replay is not None:
             self.part_replay(batch.part_lines)
@@ -294,12 +296,12 @@ class ExportRun:
                 PartExporter(settings, self.plan, self.reporter, self.writer, warehouse,
                              self.raw, self.run_id).run()  # fmt: skip
             if settings.generate_insights and isinstance(source, V3Source):
-                self.generate_insights(client, source)
+                self.generate_insights(client, source, sink)
         finally:
             client.stop()
             client.close()
 
-    def generate_insights(self, client: DevinClient, source: V3Source) -> None:
+    def generate_insights(self, client: DevinClient, source: V3Source, sink: WarehouseSink) -> None:
         """Ask the API to analyse the stored sessions that ended without analysis, once each;
         the next --refresh-open picks the analyses up."""
         now = datetime.now(UTC)
@@ -328,8 +330,8 @@ class ExportRun:
                 "needs the ManageAccountSessions permission; nothing else is affected",
                 level="warning",
             )
-        if asked:
-            self.writer.call(lambda: self.warehouse.mark_analysis_requested(asked, now))
+        if asked:  # a batch of its own, landed in raw like any other: a rebuild replays it
+            sink.write(Batch(self.run_id, analysis_requested=dict.fromkeys(asked, now)))
         self.summary.insights = counts
 
     def check_listing(self, consumer: Consumer, detects_moves: bool) -> None:

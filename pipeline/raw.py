@@ -5,20 +5,31 @@ batch readable; the reader stops quietly at a torn last member. A member is also
 replay: --from-raw writes each member's sessions in one transaction, as the run that wrote the
 member did, so what the warehouse derives from the order of answers (when a session was first
 seen ended) comes out the same.
+
+Besides the bodies, a member ends with a line for each thing the run learnt without a body to
+keep: sessions found gone (a 404 on --refresh-open) and sessions whose analysis was asked for
+(--generate-insights), each with its time: {"devin_export_event": "gone" | "analysis_requested",
+"sessions": {session_id: ISO time}}.
 """
 
 from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pydantic_core
 
 from pipeline.errors import UsageError
 from pipeline.responses import Kind, Response
 
 QUARANTINE = "quarantine"
+EVENT = "devin_export_event"
+GONE = "gone"  # --refresh-open found the session gone: sessions.deleted_at
+ANALYSIS_REQUESTED = "analysis_requested"  # sessions.analysis_requested_at
 READ_SIZE = 1 << 20
 # A member's lines are held until the member proves whole, so a torn one (the batch of a run
 # killed while writing it, which never reached the warehouse) is left out entirely. The
@@ -43,6 +54,33 @@ class RawWriter:
 
     def written(self) -> list[Path]:
         return [p for p in (self.path, self.quarantine_path) if p.exists()]
+
+
+def event_lines(
+    gone: Mapping[str, datetime], analysis_requested: Mapping[str, datetime]
+) -> list[bytes]:
+    """Return the raw lines recording a batch's events (none when it has none)."""
+    return [
+        pydantic_core.to_json(
+            {EVENT: name, "sessions": {s: at.isoformat() for s, at in ats.items()}}
+        )
+        for name, ats in ((GONE, gone), (ANALYSIS_REQUESTED, analysis_requested))
+        if ats
+    ]
+
+
+def parse_event(data: Any) -> tuple[str, dict[str, datetime]] | None:
+    """Return (event, {session_id: time}) of a parsed event line; None for anything else."""
+    if not isinstance(data, dict) or data.get(EVENT) not in (GONE, ANALYSIS_REQUESTED):
+        return None
+    sessions = data.get("sessions")
+    if not isinstance(sessions, dict):
+        return None
+    try:
+        ats = {str(s): datetime.fromisoformat(at).astimezone(UTC) for s, at in sessions.items()}
+    except (TypeError, ValueError):
+        return None
+    return data[EVENT], ats
 
 
 def raw_files(paths: Iterable[Path]) -> list[Path]:

@@ -163,7 +163,8 @@ SESSIONS = Table(
         _c(
             "deleted_at",
             "TIMESTAMPTZ",
-            "When --refresh-open found the session gone (404); NULL while the API serves it.",
+            "When --refresh-open found the session gone (404; kept in the raw files, so "
+            "--from-raw rebuilds it); NULL while the API serves it.",
         ),
         _text(
             "api_version",
@@ -181,8 +182,9 @@ SESSIONS = Table(
         _c(
             "analysis_requested_at",
             "TIMESTAMPTZ",
-            "When --generate-insights last asked the v3 API to generate this session's analysis; "
-            "--refresh-open re-fetches it until the analysis arrives. NULL if never asked.",
+            "When --generate-insights last asked the v3 API to generate this session's analysis "
+            "(kept in the raw files, so --from-raw rebuilds it); --refresh-open re-fetches it "
+            "until the analysis arrives. NULL if never asked.",
         ),
         _text("status_detail", "v3 status_detail: what a running or suspended session is doing."),
         _text("origin", "v3 origin: where the session was started (webapp, slack, api, ...)."),

@@ -8,7 +8,7 @@ are kept in DuckDB 1.1's storage format, so every DuckDB from 1.1 on opens what 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,7 @@ class Warehouse:
 
     def write_batch(self, batch: Batch) -> None:
         """Replace every session of the batch and all its child rows, in one transaction."""
-        if not (batch.sessions or batch.errors or batch.deleted):
+        if not (batch.sessions or batch.errors or batch.deleted or batch.analysis_requested):
             return
         con = self.db
         with storage_errors(str(self.work_path)):
@@ -177,7 +177,9 @@ class Warehouse:
                 if batch.sessions:
                     self._replace_sessions(batch)
                 if batch.deleted:
-                    self._mark_deleted(batch.deleted, batch.deleted_at or datetime.now(UTC))
+                    self._mark("deleted_at", batch.deleted, first=True)
+                if batch.analysis_requested:
+                    self._mark("analysis_requested_at", batch.analysis_requested, first=False)
                 self._record_errors(batch)
                 con.execute("COMMIT")
             except BaseException:
@@ -255,21 +257,27 @@ class Warehouse:
         finally:
             self.db.unregister("new_sessions")
 
-    def _mark_deleted(self, session_ids: list[str], at: datetime) -> None:
-        ids = pa.table({"session_id": pa.array(session_ids, pa.string())})
-        self.db.register("gone_ids", ids)
+    def _mark(self, column: str, ats: dict[str, datetime], *, first: bool) -> None:
+        """Set column of the stored sessions named in ats to their time; with first, only
+        where it is still NULL (deleted_at: when the session was first found gone)."""
+        data = pa.table(
+            {
+                "session_id": pa.array(list(ats), pa.string()),
+                "at": pa.array(list(ats.values()), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        unset = f" AND sessions.{column} IS NULL" if first else ""
+        self.db.register("marked", data)
         try:
             self._note_months(
-                "sessions WHERE session_id IN (SELECT session_id FROM gone_ids) "
-                "AND deleted_at IS NULL"
+                f"sessions WHERE session_id IN (SELECT session_id FROM marked){unset}"
             )
             self.db.execute(
-                "UPDATE sessions SET deleted_at = ? WHERE deleted_at IS NULL AND session_id IN "
-                "(SELECT session_id FROM gone_ids)",
-                [at],
+                f"UPDATE sessions SET {column} = m.at FROM marked m "
+                f"WHERE sessions.session_id = m.session_id{unset}"
             )
         finally:
-            self.db.unregister("gone_ids")
+            self.db.unregister("marked")
 
     def _record_errors(self, batch: Batch) -> None:
         """Upsert the batch's errors, but not for sessions this run already wrote whole."""
@@ -353,20 +361,6 @@ class Warehouse:
             [asked_before],
         ).fetchall()
         return [r[0] for r in rows]
-
-    def mark_analysis_requested(self, session_ids: list[str], at: datetime) -> None:
-        ids = pa.table({"session_id": pa.array(session_ids, pa.string())})
-        with storage_errors(str(self.work_path)):
-            self.db.register("asked_ids", ids)
-            try:
-                self._note_months("sessions WHERE session_id IN (SELECT session_id FROM asked_ids)")
-                self.db.execute(
-                    "UPDATE sessions SET analysis_requested_at = ? "
-                    "WHERE session_id IN (SELECT session_id FROM asked_ids)",
-                    [at],
-                )
-            finally:
-                self.db.unregister("asked_ids")
 
     def run_outcome(self, run_id: str) -> tuple[int, dict[str, int]]:
         """Return the sessions this run wrote and its failures by kind."""

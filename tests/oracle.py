@@ -21,24 +21,31 @@ from pipeline.schema import DATA_TABLES, Table
 from pipeline.sources import source_for
 from tests.helpers import query
 
-# Columns the warehouse keeps of its own: lineage, and what only a history of runs can tell.
-WAREHOUSE_ONLY = ("_run_id", "_extracted_at", "ended_at", "analysis_requested_at", "deleted_at")
+# Which run wrote a row and when: differs between a warehouse and its rebuild from raw.
+LINEAGE = ("_run_id", "_extracted_at")
+# What only the history of runs can tell, not one answer of the API: the yardstick (served)
+# cannot know it, a rebuild replaying the raw files in order must come to the same values.
+HISTORY = ("ended_at", "analysis_requested_at", "deleted_at")
+WAREHOUSE_ONLY = (*LINEAGE, *HISTORY)
 Snapshot = dict[str, dict[str, list[tuple[Any, ...]]]]  # session id -> table -> rows
 
 
-def compared(table: Table) -> list[str]:
-    return [c for c in table.column_names if c not in WAREHOUSE_ONLY]
+def compared(table: Table, left_out: tuple[str, ...] = WAREHOUSE_ONLY) -> list[str]:
+    return [c for c in table.column_names if c not in left_out]
 
 
 def _normalize(value: Any) -> Any:
     return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
-def _snapshot(rows_by_table: dict[str, list[dict[str, Any]]]) -> Snapshot:
+def _snapshot(
+    rows_by_table: dict[str, list[dict[str, Any]]], left_out: tuple[str, ...] = WAREHOUSE_ONLY
+) -> Snapshot:
     snapshot: Snapshot = defaultdict(lambda: {t.name: [] for t in DATA_TABLES})
     for table in DATA_TABLES:
+        names = compared(table, left_out)
         for row in rows_by_table.get(table.name, []):
-            values = tuple(_normalize(row[c]) for c in compared(table))
+            values = tuple(_normalize(row[c]) for c in names)
             snapshot[row["session_id"]][table.name].append(values)
     for tables in snapshot.values():
         for rows in tables.values():
@@ -69,18 +76,20 @@ def served(
     return _snapshot(rows), invalid
 
 
-def in_duckdb(db: Path) -> Snapshot:
+def in_duckdb(db: Path, left_out: tuple[str, ...] = WAREHOUSE_ONLY) -> Snapshot:
+    """Every data table's rows by session, without the columns left_out (by default those the
+    yardstick cannot know; LINEAGE to compare a warehouse with its rebuild)."""
     rows = {}
     for table in DATA_TABLES:
         names = table.column_names
         found = query(db, f"select {', '.join(names)} from {table.name}")
         rows[table.name] = [dict(zip(names, r, strict=True)) for r in found]
-    return _snapshot(rows)
+    return _snapshot(rows, left_out)
 
 
-def in_parquet(parquet_dir: Path) -> Snapshot:
+def in_parquet(parquet_dir: Path, left_out: tuple[str, ...] = WAREHOUSE_ONLY) -> Snapshot:
     rows = {t.name: pq.read_table(parquet_dir / t.name).to_pylist() for t in DATA_TABLES}
-    return _snapshot(rows)
+    return _snapshot(rows, left_out)
 
 
 def differences(expected: Snapshot, actual: Snapshot) -> list[str]:
@@ -91,4 +100,28 @@ def differences(expected: Snapshot, actual: Snapshot) -> list[str]:
         tables = [t for t in expected[sid] if expected[sid][t] != actual[sid][t]]
         if tables:
             lines.append(f"differs {sid}: {', '.join(tables)}")
+    return lines
+
+
+def column_differences(
+    expected: Snapshot, actual: Snapshot, left_out: tuple[str, ...] = WAREHOUSE_ONLY
+) -> list[str]:
+    """Return the differing values of the sessions both hold: 'table.column of id: a != b'."""
+    lines = []
+    by_name = {t.name: t for t in DATA_TABLES}
+    for sid in sorted(set(expected) & set(actual)):
+        for name, rows in expected[sid].items():
+            others = actual[sid][name]
+            if rows == others:
+                continue
+            if len(rows) != len(others):
+                lines.append(f"{name} of {sid}: {len(rows)} rows != {len(others)}")
+                continue
+            names = compared(by_name[name], left_out)
+            for row, other in zip(rows, others, strict=True):
+                lines += [
+                    f"{name}.{column} of {sid}: {a!r} != {b!r}"
+                    for column, a, b in zip(names, row, other, strict=True)
+                    if a != b
+                ]
     return lines

@@ -168,3 +168,32 @@ def test_refresh_open_marks_a_session_gone_keeps_its_rows_and_lets_it_go(server,
     server.clear_requests()
     nightly(server, out)
     assert gone not in {r["session_id"] for r in server.requests}  # never chosen again
+
+
+def test_a_rebuild_from_raw_equals_the_nights_also_in_what_only_their_history_tells(tmp_path):
+    # Sessions end, then change again (late analyses that move updated_at, more ACUs, an edit),
+    # one is found gone: the warehouse keeps when each was first seen ended and when it was
+    # found gone. Replaying the nights' raw files in order must come to the same values.
+    devin = FakeDevin(sessions=300, seed=12, now=datetime.now(UTC))
+    out = tmp_path / "nightly"
+    with FakeApiServer(devin, key=KEY, faults=Faults()) as server:
+        nightly(server, out, "--batch-size", "40")
+        db = out / "devin.duckdb"
+        ended = [sid for (sid,) in query(db, "select session_id from sessions "
+                                             "where ended_at is not null order by 1")]  # fmt: skip
+        gone = scalar(db, "select session_id from sessions where ended_at is null limit 1")
+        for night in range(2):
+            devin.advance(days=1, new_sessions=10, updated_sessions=20, late_analyses=5,
+                          bump_updated_at_on_analysis=True)  # fmt: skip
+            devin.update(ended[night], title="edited after it ended")
+            if night == 1:
+                server.faults.script(gone, ["404"] * 5)  # deleted on Devin's side
+            nightly(server, out, "--batch-size", "40")
+    moved = scalar(db, "select count(*) from sessions where ended_at < updated_at")
+    assert moved >= 2, "some sessions should have changed after they ended"
+    assert scalar(db, f"select deleted_at is not null from sessions where session_id = '{gone}'")
+
+    rebuilt = tmp_path / "rebuilt"
+    result = run_cli("--from-raw", str(out / "raw"), "--out", str(rebuilt), "--quiet", key=None)
+    assert result.code == 0, result.stderr
+    assert data_tables(rebuilt / "devin.duckdb") == data_tables(db)

@@ -20,6 +20,7 @@ from pipeline.consume import RunInfo
 from pipeline.errors import FatalError
 from pipeline.fake_api import FakeDevin
 from pipeline.progress import Reporter
+from pipeline.raw import event_lines
 from pipeline.raw_process import ReadJob, read_in_child
 from tests.helpers import ROOT, processes_marked, query, run_cli, scalar, wait_for
 
@@ -147,3 +148,27 @@ def test_each_written_batch_is_replayed_as_one_transaction_in_order(out, tmp_pat
     ]
     # The torn member's batch never reached the warehouse of its run: not rebuilt either.
     assert {r for (r,) in query(db, "select session_id from sessions")} == {sid, s[1]["session_id"]}
+
+
+def test_what_a_run_learnt_without_a_body_is_replayed_from_its_event_lines(out, tmp_path):
+    devin = FakeDevin(sessions=2, seed=9)
+    s = [devin.session(sid) for sid in devin.ids()]
+    gone_at, asked_at = datetime(2026, 2, 1, 8, tzinfo=UTC), datetime(2026, 2, 2, 9, tzinfo=UTC)
+    raw = tmp_path / "20260201T080000.000Z-bbbbbb.jsonl.gz"
+    raw.write_bytes(
+        gzip.compress(b"\n".join(orjson.dumps(x) for x in s) + b"\n")
+        + gzip.compress(b"\n".join(event_lines({s[0]["session_id"]: gone_at}, {})) + b"\n")
+        + gzip.compress(b"\n".join(event_lines({}, {s[1]["session_id"]: asked_at})) + b"\n")
+    )
+
+    result = run_cli("--from-raw", str(raw), "--out", str(out), key=None)
+
+    assert result.code == 0, result.stderr
+    marks = query(out / "devin.duckdb", "select session_id, deleted_at, analysis_requested_at "
+                                        "from sessions order by session_id")  # fmt: skip
+    assert sorted(marks) == sorted(
+        [
+            (s[0]["session_id"], gone_at, None),
+            (s[1]["session_id"], None, asked_at),
+        ]
+    )

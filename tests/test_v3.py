@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from tests.helpers import KEY, CliResult, query, run_cli, scalar
-from tests.oracle import differences, in_duckdb, in_parquet, served
+from tests.oracle import LINEAGE, differences, in_duckdb, in_parquet, served
 
 V3_KEY = "cog_TEST-SERVICE-USER-5d2a9e"
 
@@ -142,6 +142,11 @@ def test_generate_insights_then_refresh_open_brings_the_analyses(server, devin, 
     server.clear_requests()
     assert export(server, out, "--all", "--generate-insights").code == 0
     assert [r for r in server.requests if r["method"] == "POST"] == []  # none left to ask for
+    # When each analysis was asked for is in the raw files too: a rebuild keeps it.
+    rebuilt = tmp_path / "rebuilt"
+    assert run_cli("--from-raw", str(out / "raw"), "--out", str(rebuilt), key=None).code == 0
+    assert in_duckdb(rebuilt / "devin.duckdb", LINEAGE) == in_duckdb(db, LINEAGE)
+    assert scalar(rebuilt / "devin.duckdb", "select count(analysis_requested_at) from sessions")
 
 
 def test_a_missing_permission_to_generate_is_a_warning_not_a_failure(server, devin, out):

@@ -115,10 +115,10 @@ comment on column v_sessions.suggested_prompt is 'A better prompt (analysis.sugg
 comment on column v_sessions.extra is 'JSON text of the top-level fields the schema does not know, else NULL.';
 comment on column v_sessions._run_id is 'The export run (export_runs.run_id) that last wrote this session.';
 comment on column v_sessions._extracted_at is 'When the body this row comes from was received (for --from-raw: the raw file''s time).';
-comment on column v_sessions.deleted_at is 'When --refresh-open found the session gone (404); NULL while the API serves it.';
+comment on column v_sessions.deleted_at is 'When --refresh-open found the session gone (404; kept in the raw files, so --from-raw rebuilds it); NULL while the API serves it.';
 comment on column v_sessions.api_version is 'The API version the row came from: v2 or v3 (NULL: written by a release before v3).';
 comment on column v_sessions.ended_at is 'updated_at as it was when the exporter first saw the session ended (status exit or error, or v3 status_detail finished), in the order the runs received it; later changes of an ended session (a late analysis, an edit, archiving) do not move it, and --from-raw, replaying the raw files in that order, comes to the same. NULL while the session runs (again, once reopened).';
-comment on column v_sessions.analysis_requested_at is 'When --generate-insights last asked the v3 API to generate this session''s analysis; --refresh-open re-fetches it until the analysis arrives. NULL if never asked.';
+comment on column v_sessions.analysis_requested_at is 'When --generate-insights last asked the v3 API to generate this session''s analysis (kept in the raw files, so --from-raw rebuilds it); --refresh-open re-fetches it until the analysis arrives. NULL if never asked.';
 comment on column v_sessions.status_detail is 'v3 status_detail: what a running or suspended session is doing.';
 comment on column v_sessions.origin is 'v3 origin: where the session was started (webapp, slack, api, ...).';
 comment on column v_sessions.category is 'v3 category of the session''s work (bug_fixing, ...).';
