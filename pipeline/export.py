@@ -43,8 +43,10 @@ INVALID_ID = "not a session id: letters, digits, - and _ only, 1 to 128 characte
 
 
 def new_run_id(now: datetime) -> str:
-    # Starts with the time, so raw files and runs sort in the order they happened.
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    # Starts with the time to the millisecond (ISO 8601 basic), so raw files and runs sort in
+    # the order they happened, which --from-raw replays: runs go one at a time (the lock), but
+    # two can start within one second, and the random part alone then decided their order.
+    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 class WarehouseSink:

@@ -99,7 +99,8 @@ def raw_files(paths: Iterable[Path]) -> list[Path]:
             found.append(path)
         else:
             raise UsageError(f"--from-raw: no such file or directory: {path}")
-    # Run ids begin with their start time, so name order is time order and the newest wins.
+    # Run ids begin with their start time (to the millisecond since run ids carry it; to the
+    # second before), so name order is the order the runs wrote in, and the newest wins.
     return sorted(dict.fromkeys(found), key=lambda p: (p.name, str(p)))
 
 

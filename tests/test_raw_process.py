@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -18,9 +18,10 @@ import pytest
 from pipeline.batch import Batch
 from pipeline.consume import RunInfo
 from pipeline.errors import FatalError
+from pipeline.export import new_run_id
 from pipeline.fake_api import FakeDevin
 from pipeline.progress import Reporter
-from pipeline.raw import event_lines
+from pipeline.raw import event_lines, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
 from tests.helpers import ROOT, processes_marked, query, run_cli, scalar, wait_for
 
@@ -172,3 +173,15 @@ def test_what_a_run_learnt_without_a_body_is_replayed_from_its_event_lines(out, 
             (s[1]["session_id"], None, asked_at),
         ]
     )
+
+
+def test_runs_started_within_one_second_are_replayed_in_the_order_they_started(tmp_path):
+    # Runs go one at a time, but a short one and the next can start within one second: the
+    # run id (the raw file's name) carries the milliseconds, so its random part never decides.
+    start = datetime(2026, 3, 1, 23, 59, 59, 900_000, tzinfo=UTC)
+    ids = [new_run_id(start + timedelta(milliseconds=n * 7)) for n in range(40)]
+    for run_id in ids:
+        day = tmp_path / run_id[:8]
+        day.mkdir(exist_ok=True)
+        (day / f"{run_id}.jsonl.gz").write_bytes(b"")
+    assert [p.name for p in raw_files([tmp_path])] == [f"{run_id}.jsonl.gz" for run_id in ids]
