@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from pipeline.fake_api import FakeDevin
-from pipeline.schema import DATA_TABLES, Table
+from pipeline.schema import DATA_TABLES, RUN_TABLES, TABLES, Table
 from pipeline.sources import source_for
 from tests.helpers import query
 
@@ -90,6 +90,17 @@ def in_duckdb(db: Path, left_out: tuple[str, ...] = WAREHOUSE_ONLY) -> Snapshot:
 def in_parquet(parquet_dir: Path, left_out: tuple[str, ...] = WAREHOUSE_ONLY) -> Snapshot:
     rows = {t.name: pq.read_table(parquet_dir / t.name).to_pylist() for t in DATA_TABLES}
     return _snapshot(rows, left_out)
+
+
+def other_tables(db: Path, left_out: tuple[str, ...] = LINEAGE) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table that is neither a session's (in_duckdb) nor a run's (export_runs, ...: each
+    run has its own rows), all its rows in order, without the columns left_out."""
+    tables = {}
+    for table in TABLES:
+        if table not in DATA_TABLES and table not in RUN_TABLES:
+            names = ", ".join(c for c in table.column_names if c not in left_out)
+            tables[table.name] = query(db, f"select {names} from {table.name} order by all")
+    return tables
 
 
 def differences(expected: Snapshot, actual: Snapshot) -> list[str]:

@@ -3,7 +3,8 @@
 Rules change the fake API as an enterprise and its server change between (and during) runs:
 sessions created, updated, deleted, analysed late, adversarial modes and transient faults
 switched on and off. Other rules run the exporter as users do: --all (incremental or full),
---refresh-open, by id, --from-raw. After every run the invariant is checked against the fake:
+--refresh-open (with --generate-insights on v3), by id. After every run the invariant is
+checked against the fake:
 
 - the run exits 0 or 1 (never 3: no rule rejects the key or fills the disk);
 - every session the run wrote is stored exactly as the API serves it, in DuckDB and Parquet;
@@ -13,14 +14,26 @@ switched on and off. Other rules run the exporter as users do: --all (incrementa
   or marked deleted where the API no longer has it; exit 1 means export_errors names what is
   missing, or says the listing is incomplete.
 
-Sessions the fake changes while a listing pages (churn) may go either way. The example count
-is small for CI; DEVIN_EXPORT_MODEL_EXAMPLES raises it (e.g. 200 for a long hunt).
+Sessions the fake changes while a listing pages (churn) may go either way.
+
+After the last step, a rebuild (--from-raw of every run's raw files into a fresh folder) must
+equal the warehouse the runs made, in every column of every table but the lineage
+(_run_id, _extracted_at): also in what only the history tells, ended_at (the updated_at of the
+answer that first showed the session ended), analysis_requested_at and deleted_at. So the
+fake's changes include sessions that end and then change again: late analyses, edits,
+archiving, reopening. The run tables (export_runs, export_errors, quality_checks) describe each
+run, and a rebuild is a run of its own.
+
+The example count is small for CI (6); DEVIN_EXPORT_MODEL_EXAMPLES raises it for a long hunt:
+
+    DEVIN_EXPORT_MODEL_EXAMPLES=100 .venv/bin/python -m pytest tests/test_model_based.py
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +45,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults, Quirks
 from tests.helpers import KEY, CliResult, query, run_cli
-from tests.oracle import Snapshot, differences, in_duckdb, in_parquet, served
+from tests.oracle import (
+    LINEAGE,
+    column_differences,
+    differences,
+    in_duckdb,
+    in_parquet,
+    other_tables,
+    served,
+)
 
 EXAMPLES = int(os.environ.get("DEVIN_EXPORT_MODEL_EXAMPLES", "6"))
 pytestmark = pytest.mark.timeout(max(300, EXAMPLES * 60))  # a long hunt is not a hang
@@ -49,17 +70,29 @@ class ExporterMachine(RuleBasedStateMachine):
         self.out = self.tmp / "out"
         self.server: FakeApiServer | None = None
         self.checked = 0
+        self.generated: set[str] = set()  # sessions whose analysis the fake was asked for
 
     @initialize(version=st.sampled_from(["v2", "v3"]), seed=st.integers(0, 10_000))
     def start(self, version: str, seed: int) -> None:
         self.version = version
         self.devin = FakeDevin(sessions=45, seed=seed, now=datetime.now(UTC), analysis_delay=0)
         self.server = FakeApiServer(self.devin, faults=Faults(retry_after=0)).start()
+        generate = self.devin.generate_analysis
+
+        def recording(session_id: str) -> str:
+            self.generated.add(session_id)
+            return generate(session_id)
+
+        self.devin.generate_analysis = recording  # type: ignore[method-assign]
 
     def teardown(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            if sys.exc_info()[0] is None and (self.out / "raw").exists():
+                self._rebuild_equals_the_warehouse()  # the steps passed: replay their history
+        finally:
+            if self.server is not None:
+                self.server.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     # -- the world changes -----------------------------------------------------------------
 
@@ -88,6 +121,27 @@ class ExporterMachine(RuleBasedStateMachine):
                         "action_items": [], "timeline": [], "suggested_prompt": None}  # fmt: skip
             self._tick()
             self.devin.set_analysis(sid, analysis, bump_updated_at=bump)
+
+    @rule(n=st.integers(1, 4))
+    def sessions_end(self, n: int) -> None:
+        # The newest running sessions end; when fewer run, ended ones change again (more
+        # ACUs, maybe a new pull request).
+        self._tick()
+        self.devin.advance(days=0, updated_sessions=n)
+
+    @rule(data=st.data(), change=st.sampled_from(["edit", "archive", "reopen"]))
+    def an_ended_session_changes(self, data: st.DataObject, change: str) -> None:
+        ended = [s for s in self.devin.ids() if self._is_ended(s)]
+        if not ended:
+            return
+        sid = data.draw(st.sampled_from(ended))
+        self._tick()
+        if change == "edit":
+            self.devin.update(sid, title=f"edited after it ended ({self.checked})")
+        elif change == "archive":  # v3's is_archived; v2 sees updated_at move
+            self.devin.update(sid, is_archived=True)
+        else:  # resumed: running again, and ends anew later (sessions_end)
+            self.devin.update(sid, status="running", status_detail="working")
 
     @rule(
         page_cap=st.sampled_from([None, 7, 16]),
@@ -155,6 +209,16 @@ class ExporterMachine(RuleBasedStateMachine):
         result = self._run("--refresh-open")
         self._check(result, chosen, start_ids, chosen_by_refresh=True)
 
+    @precondition(lambda self: self.version == "v3" and (self.out / "devin.duckdb").exists())
+    @rule()
+    def generate_insights(self) -> None:
+        chosen = self._refresh_candidates()
+        start_ids = set(self.devin.ids())
+        self.generated.clear()
+        result = self._run("--refresh-open", "--generate-insights")
+        # The analyses asked for arrive after the run read the sessions.
+        self._check(result, chosen, start_ids, chosen_by_refresh=True, changed=self.generated)
+
     @rule(data=st.data())
     def export_by_id(self, data: st.DataObject) -> None:
         known = self.devin.ids() + self._stored_ids()
@@ -163,23 +227,24 @@ class ExporterMachine(RuleBasedStateMachine):
         result = self._run(*ids)
         self._check(result, set(ids), start_ids)
 
-    @precondition(lambda self: (self.out / "raw").exists())
-    @rule()
-    def rebuild_from_raw(self) -> None:
-        rebuilt = self.tmp / f"rebuilt-{self.checked}"
+    def _rebuild_equals_the_warehouse(self) -> None:
+        rebuilt = self.tmp / "rebuilt"
         result = run_cli("--from-raw", str(self.out / "raw"), "--out", str(rebuilt), "--quiet",
                          key=None)  # fmt: skip
         assert result.code in (0, 1), result.stderr
-        # Replaying every run's bodies oldest first ends where the runs ended: the newest copy
-        # of each session wins. Sessions later marked deleted were still served when landed.
-        assert in_duckdb(rebuilt / "devin.duckdb") == self._without_deleted_marks()
-        self.checked += 1
+        # Replaying every run's raw files in the order they were written ends where the runs
+        # ended: the newest copy of each session, and what its history made of it (when it was
+        # first seen ended, asked for analysis, found gone), every column but the lineage.
+        live = in_duckdb(self.out / "devin.duckdb", LINEAGE)
+        again = in_duckdb(rebuilt / "devin.duckdb", LINEAGE)
+        assert again == live, differences(live, again) + column_differences(live, again, LINEAGE)
+        assert other_tables(rebuilt / "devin.duckdb") == other_tables(self.out / "devin.duckdb")
 
     @invariant()
     def parquet_equals_duckdb(self) -> None:
         db = self.out / "devin.duckdb"
         if db.exists():
-            assert in_parquet(self.out / "parquet") == in_duckdb(db)
+            assert in_parquet(self.out / "parquet", ()) == in_duckdb(db, ())
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -203,6 +268,7 @@ class ExporterMachine(RuleBasedStateMachine):
         scope: set[str],
         start_ids: set[str],
         chosen_by_refresh: bool = False,
+        changed: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         db = self.out / "devin.duckdb"
         expected, invalid = served(self.devin, self.version)
@@ -212,7 +278,7 @@ class ExporterMachine(RuleBasedStateMachine):
         written = {
             s for (s,) in query(db, f"select session_id from sessions where _run_id = '{run_id}'")
         }
-        churned = start_ids ^ set(self.devin.ids())
+        churned = (start_ids ^ set(self.devin.ids())) | changed
         wrong = {d.split()[-1]: d for d in differences(expected, stored)}
         for sid in written - churned:
             assert sid not in wrong, f"this run stored {wrong[sid]}"
@@ -262,8 +328,11 @@ class ExporterMachine(RuleBasedStateMachine):
                          "or analysis_requested_at is not null)))", [since])  # fmt: skip
         return {s for (s,) in rows}
 
-    def _without_deleted_marks(self) -> Snapshot:
-        return in_duckdb(self.out / "devin.duckdb")
+    def _is_ended(self, sid: str) -> bool:
+        session = self.devin.session(sid, self.version)
+        return session is not None and (
+            session["status"] in ("exit", "error") or session.get("status_detail") == "finished"
+        )
 
 
 ExporterMachine.TestCase.settings = settings(
