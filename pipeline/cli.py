@@ -429,9 +429,12 @@ def _print(text: str) -> None:
 
 def _with_demo_server(settings: Settings, sessions: int, stack: ExitStack) -> Settings:
     # Imported here: a real export has no use for the fake API's code.
-    from pipeline.fake_api import FakeApiServer, FakeDevin
+    from pipeline.fake_api import FakeApiServer, FakeDevin, with_text
 
-    server = stack.enter_context(FakeApiServer(FakeDevin(sessions=sessions, seed=0)).start())
+    # The analyses' free text as Devin's language model writes it: the report shows how labels
+    # group and what an "other" row holds, as it will on a real enterprise.
+    devin = with_text(FakeDevin(sessions=sessions, seed=0), "llm")
+    server = stack.enter_context(FakeApiServer(devin).start())
     key = "cog_demo-key" if settings.api_version == "v3" else "apk_user_demo-key"
     return replace(settings, api_url=server.url, api_key=key)
 

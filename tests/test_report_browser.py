@@ -1,6 +1,6 @@
 """The report in a real browser: headless Chromium, driven over the DevTools protocol.
 
-Chromium is Debian's package at /usr/bin/chromium (`.ci/run` installs it when missing); the
+Chromium is Debian's package at /usr/bin/chromium (`make test` installs it when missing); the
 tests fail, never skip, without it. The DevTools protocol runs over --remote-debugging-pipe
 (JSON messages ended by NUL on file descriptors 3 and 4), so no client library and no port.
 
@@ -24,11 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from pipeline.report import build_report
-from tests.helpers import run_cli
+from tests.helpers import edited, run_cli
 from tests.test_report import llm_export
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,7 +70,7 @@ class Browser:
     def __init__(self, profile: Path) -> None:
         assert CHROMIUM.is_file(), (
             f"{CHROMIUM} is missing: the report's browser tests need Debian's chromium "
-            "(apt-get install -y chromium; .ci/run does it)"
+            "(apt-get install -y chromium; make test installs it)"
         )
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
@@ -315,7 +314,7 @@ def test_strings_from_the_data_show_as_text_and_never_run(browser, demo, tmp_pat
     out.mkdir()
     shutil.copy(demo / "devin.duckdb", out / "devin.duckdb")
     attack = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
-    with duckdb.connect(str(out / "devin.duckdb")) as con:
+    with edited(out / "devin.duckdb") as con:
         con.execute("update sessions set user_id = ? where user_id = "
                     "(select user_id from v_user_usage where user_id is not null "
                     "order by acus desc nulls last limit 1)",
