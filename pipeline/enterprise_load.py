@@ -189,7 +189,7 @@ def write_part(
 
 
 class PartExporter:
-    """Lists each part the plan includes, one after another, after the sessions."""
+    """Lists the parts the plan includes, all at once after the sessions, and writes them."""
 
     def __init__(
         self,
