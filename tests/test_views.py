@@ -256,6 +256,30 @@ DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
             ("org_a", "u3", "role-org-member", "Org Member"),
         ],
     ),
+    # pb2 and n2 were removed; n3 is named by an analysis only; a plain-string use names none
+    "playbooks": (
+        ("playbook_id", "title", "access_type", "removed_at", "api_version"),
+        [
+            ("pb1", "Fix flaky tests", "enterprise", None, "v3"),
+            ("pb2", "Write docs", "org", utc(2024, 3, 5), "v3"),
+        ],
+    ),
+    "knowledge_notes": (
+        ("note_id", "name", "folder_path", "is_enabled", "removed_at"),
+        [
+            ("n1", "Repo layout", "/", True, None),
+            ("n2", "Old note", "/old", False, utc(2024, 3, 5)),
+        ],
+    ),
+    "note_usages": (
+        ("session_id", "kind", "ordinal", "note_id", "message", "reason"),
+        [
+            ("s6", "good", 0, "n1", "used it", "right"),
+            ("s6", "good", 1, None, "a plain string", None),
+            ("s6", "bad", 0, "n3", "misread it", "stale"),
+            ("s6", "bad", 1, "n1", "too late", "slow"),
+        ],
+    ),
     "quality_checks": (
         ("run_id", "check_name", "severity", "failing_rows", "sample", "checked_at"),
         [
@@ -324,6 +348,8 @@ REQUIRED_VIEWS = {
     "v_action_items",
     "v_prompt_feedback",
     "v_people",
+    "v_playbook_outcomes",
+    "v_note_usage",
 }
 
 
@@ -471,6 +497,29 @@ VIEW_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("removed_at", TSTZ),
         ("is_removed", "BOOLEAN"),
         ("api_version", "VARCHAR"),
+    ],
+    "v_playbook_outcomes": [
+        ("playbook_id", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("access_type", "VARCHAR"),
+        ("org_id", "VARCHAR"),
+        ("removed_at", TSTZ),
+        ("sessions", COUNT),
+        ("acus", ACU_SUM),
+        ("prs_opened", COUNT),
+        ("prs_merged", COUNT),
+        ("prs_closed", COUNT),
+        ("merge_rate", RATE),
+    ],
+    "v_note_usage": [
+        ("note_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("folder_path", "VARCHAR"),
+        ("is_enabled", "BOOLEAN"),
+        ("removed_at", TSTZ),
+        ("good_uses", COUNT),
+        ("bad_uses", COUNT),
+        ("sessions", COUNT),
     ],
     "v_pull_requests": [
         *((c.name, c.type) for c in BY_NAME["pull_requests"].columns),
@@ -645,6 +694,11 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "v_action_items": (("type",), ("items", "sessions")),
     "v_prompt_feedback": (("session_id", "ordinal"), ("session_id", "ordinal")),
     "v_people": (("user_id",), ("user_id", "org_count", "sessions", "session_acus", "is_removed")),
+    "v_playbook_outcomes": (
+        ("playbook_id",),
+        ("playbook_id", "sessions", "acus", "prs_opened", "prs_merged", "prs_closed"),
+    ),
+    "v_note_usage": (("note_id",), ("note_id", "good_uses", "bad_uses", "sessions")),
     "v_quality_checks": (
         ("run_id", "check_name"),
         ("run_id", "check_name", "outcome", "is_latest_run"),
@@ -828,6 +882,33 @@ def test_v_people(con: duckdb.DuckDBPyConnection) -> None:
         ("u3", "Alan Turing", None, "Member", "idp", "Alpha", 1, 0, D("0"), None, None, None,
          False, "v3"),
     ]  # fmt: skip
+
+
+def test_v_playbook_outcomes(tmp_path: Path) -> None:
+    with build(tmp_path / "books.duckdb") as con:
+        # s1 and s5 ran pb1; s6 a playbook the listing does not hold
+        con.execute("update sessions set playbook_id = 'pb1' where session_id in ('s1', 's5')")
+        con.execute("update sessions set playbook_id = 'pb9' where session_id = 's6'")
+        got = rows(con, "select * from v_playbook_outcomes order by playbook_id")
+    assert got == [
+        # s1: 2 PRs (merged, open), s5: 1 merged; 2.0 + 0.2 ACUs
+        ("pb1", "Fix flaky tests", "enterprise", None, None, 2, D("2.2"), 3, 2, 0, 1.0),
+        # removed, never run: zeros, no rate
+        ("pb2", "Write docs", "org", None, utc(2024, 3, 5), 0, D("0"), 0, 0, 0, None),
+        # named by a session only: no title; its one PR closed
+        ("pb9", None, None, None, None, 1, D("0.1"), 1, 0, 1, 0.0),
+    ]
+
+
+def test_v_note_usage(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(con, "select * from v_note_usage order by note_id")
+    assert got == [
+        ("n1", "Repo layout", "/", True, None, 1, 1, 1),
+        ("n2", "Old note", "/old", False, utc(2024, 3, 5), 0, 0, 0),
+        ("n3", None, None, None, None, 0, 1, 1),  # an analysis names it, the listing does not
+    ]
+    # the plain-string use names no note: counted nowhere
+    assert scalar(con, "select sum(good_uses + bad_uses) from v_note_usage") == 3
 
 
 def test_v_sessions_names_users_and_orgs(con: duckdb.DuckDBPyConnection) -> None:
