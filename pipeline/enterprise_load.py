@@ -33,7 +33,15 @@ from pipeline.client import ClientConfig, DevinClient
 from pipeline.enterprise_extract import LandedPage, PartFetch, fetch_part
 from pipeline.enterprise_rows import ITEM_TABLES, PART_TABLES, Built, build
 from pipeline.files import storage_errors
-from pipeline.parts import DENIED, EXPORTED_OK, FAILED, LINE_PREFIX, PartPlan, permission
+from pipeline.parts import (
+    DENIED,
+    EXPORTED_OK,
+    FAILED,
+    LINE_PREFIX,
+    NOT_YET,
+    PartPlan,
+    permission,
+)
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter
 from pipeline.schema import EXPORT_ERRORS, ORG_MEMBERS, USER_ROLES
@@ -212,7 +220,16 @@ class PartExporter:
     def run(self) -> None:
         """List every part at once (each a few requests, mostly waiting on the API), then
         write them one after another, in the plan's order."""
+        for outcome in self.plan.outcomes.values():
+            if outcome.named and outcome.reason == NOT_YET:
+                self.reporter.event(
+                    "part_not_exported",
+                    f"--with {outcome.part}: {NOT_YET}; the rest of the run goes on",
+                    level="warning", part=outcome.part,
+                )  # fmt: skip
         parts = self.plan.included
+        if not parts:
+            return
         clients = {part: self._client(len(parts)) for part in parts}
         self.reporter.event("parts_started", f"listing {', '.join(parts)}", parts=list(parts))
         try:

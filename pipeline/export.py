@@ -292,7 +292,7 @@ class ExportRun:
             remaining = [sid for sid in wanted if sid not in consumer.seen_watched]
             consumer.consume(client.parallel(fetch, remaining))
             consumer.flush()
-            if self.plan.included:
+            if self.plan.included or self.plan.named:
                 if not (settings.list_all or settings.session_ids or settings.refresh_open):
                     self.modes.append("parts")
                 PartExporter(settings, self.plan, self.reporter, self.writer, warehouse,

@@ -398,6 +398,19 @@ def test_without_leaves_parts_out_and_the_summary_says_so(server, devin, out, tm
     )
 
 
+def test_a_part_this_release_does_not_export_yet_is_said_so(server, devin, out, tmp_path):
+    summary = tmp_path / "summary.json"
+    result = export(server, out, "v3", devin.ids()[0], "--with", "messages,metrics",
+                    "--summary-json", str(summary))  # fmt: skip
+    assert result.code == 0, result.stderr
+    for part in ("messages", "metrics"):
+        assert f"warning: --with {part}: not yet exported by this release" in result.stderr
+    parts = json.loads(summary.read_text())["parts"]
+    assert parts["messages"]["status"] == "skipped" and parts["messages"]["named"] is True
+    assert parts["messages"]["reason"] == "not yet exported by this release"
+    assert enterprise_requests(server) == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
