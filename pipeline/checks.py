@@ -155,6 +155,25 @@ def evaluate(
     return [run_check(con, check) for check in (load_checks() if checks is None else checks)]
 
 
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    checked_at: datetime,
+    checks: Iterable[Check] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Run every check and return its quality_checks rows, for Warehouse.upsert.
+
+    Call it outside an explicit transaction, after the staging relations are created: in
+    DuckDB a failed statement aborts the transaction it runs in.
+    """
+    return [result.row(run_id, checked_at) for result in evaluate(con, checks)]
+
+
+def failed(results: Sequence[CheckResult], severity: str = "error") -> list[CheckResult]:
+    """Return the results of that severity that flagged rows or could not run."""
+    return [r for r in results if r.severity == severity and not r.passed]
+
+
 @dataclass
 class Checked:
     """What a run's checks found, and over what: sessions is None for the whole warehouse."""
