@@ -115,6 +115,8 @@ def _items(
                     else f"{page.listing} page {page_number} item {number}"
                 )
                 body = pydantic_core.to_json(item)
+                # one report an item, though pages overlap or several lists hold it
+                built.invalid = [i for i in built.invalid if i.key != key]
                 built.invalid.append(Invalid(key, f"{path}: {first['msg']}", body))
                 continue
             yield page.listing, _Item(valid, page)

@@ -499,3 +499,29 @@ def test_errors_of_an_older_release_read_as_the_sessions_part(tmp_path):
     finally:
         warehouse.close()
     assert rows == [("r0", "sessions", "devin-1")]
+
+
+def test_an_invalid_item_is_reported_once_and_marks_nothing_removed(server, devin, out):
+    db = out / "devin.duckdb"
+    assert export(server, out, "v2", "--with", "people", "--quiet").code == 0
+    ent = devin.enterprise
+    gone = ent.rotate(users=1, orgs=0, playbooks=0, notes=0)["users"]
+    # the 25th member: the last of the first page and, pages overlapping by one, the first of
+    # the next; a number where its name belongs
+    listed = sorted(u["user_id"] for u in ent.users_v2())
+    broken = next(p for p in ent.people if p.user_id == listed[24])
+    broken.name = 42  # type: ignore[assignment]
+    result = export(server, out, "v2", "--with", "people", "--quiet")
+    assert result.code == 1
+    assert query(db, "select part, session_id, kind from export_errors") == [
+        ("people", broken.user_id, "invalid_response")
+    ]
+    assert "name" in scalar(db, "select message from export_errors")
+    # the others are written; the user who left is not marked removed: the list was not whole
+    assert scalar(db, "select count(*) from users where removed_at is not null") == 0
+    assert scalar(db, f"select count(*) from users where user_id = '{gone[0]}'") == 1
+    (quarantined,) = (out / "raw" / "quarantine").rglob("*.jsonl.gz")
+    records = [json.loads(line) for line in gzip.decompress(quarantined.read_bytes()).splitlines()]
+    assert [(r["part"], r["id"], r["body"]["name"]) for r in records] == [
+        ("people", broken.user_id, 42)
+    ]
