@@ -290,7 +290,9 @@ EXPORT_RUNS = Table(
         _c("started_at", "TIMESTAMPTZ", "When the run started."),
         _c("finished_at", "TIMESTAMPTZ", "When it finished; NULL if it died."),
         _text(
-            "mode", "What it did: all, all-full, ids, refresh-open, from-raw, demo, joined by +."
+            "mode",
+            "What it did: all, all-full, ids, refresh-open, from-raw, demo, parts (--with "
+            "alone), joined by +.",
         ),
         _text("api_url", "The API base URL it read from (NULL for --from-raw)."),
         _c("sessions_requested", "INTEGER", "Sessions it tried to export."),
