@@ -21,8 +21,10 @@ from pipeline.checks import (
     Check,
     CheckResult,
     evaluate,
+    failed,
     load_checks,
     parse_check,
+    run_checks,
 )
 from pipeline.schema import BY_NAME, QUALITY_CHECKS, TABLES
 from tests.test_views import CHECK_FILES, STAGING_FILES, relations_read, select_of
@@ -33,18 +35,6 @@ HOUR = timedelta(hours=1)
 CHECK_NAMES = sorted(p.stem for p in CHECK_FILES)
 
 Rows = dict[str, list[dict[str, Any]]]
-
-
-def run_checks(
-    con: duckdb.DuckDBPyConnection, run_id: str, checked_at: datetime, checks: Any = None
-) -> list[tuple[Any, ...]]:
-    """Every check's quality_checks row, as a run stores them (pipeline.checks dropped this)."""
-    return [result.row(run_id, checked_at) for result in evaluate(con, checks)]
-
-
-def failed(results: list[CheckResult], severity: str = "error") -> list[CheckResult]:
-    """The results of that severity that flagged rows or could not run."""
-    return [r for r in results if r.severity == severity and not r.passed]
 
 
 def session(session_id: str, **values: Any) -> dict[str, Any]:
