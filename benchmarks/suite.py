@@ -63,11 +63,12 @@ def _reps_note(quick: bool) -> str:
         return "A --quick smoke test: small sizes, one run of each job; not for the targets."
     return (
         "Fast jobs run 3 times; the 100k loads twice and each dlt job once; each night 3 times "
-        "into each warehouse, in both orders, and the report alone 3 times on each. The load and "
-        "night data are the fake's `llm` text (as Devin's language model writes it): bigger "
-        "sessions and twice the base warehouses make the whole run (dlt venv and data sets "
-        "included) about twice the 10 minutes it took on the fake's `kind` text, kept under 25 "
-        "minutes on this 2-core machine."
+        "into each warehouse, in both orders, and the report alone 3 times on each: the sizes "
+        "and repetitions of the runs on the fake's `kind` text, none dropped. The `llm` text "
+        "(bigger sessions) and a second order of every base warehouse about double the work; "
+        "the whole run (dlt venv and data sets included) is meant to stay under 25 minutes on "
+        "this 2-core machine when nothing else runs on it (the load average under *Machine* "
+        "says how busy it was)."
     )
 
 
