@@ -124,7 +124,6 @@ ENTERPRISE_ROLES = {
 }
 ORG_ROLES = {"org_admin": ("role-org-admin", "Org Admin"),
              "org_member": ("role-org-member", "Org Member")}  # fmt: skip
-_PLAYBOOK_IN_BODY = re.compile(rb'"playbook_id":"([^"\\]+)"')
 
 
 @dataclass
@@ -451,21 +450,14 @@ class Enterprise:
         return next((o.name for o in self.orgs if o.org_id == org_id), "org")
 
     def _playbook_ids(self) -> list[str]:
-        """Every playbook a session names (the generator draws them at random: found in the
-        sessions, from their preloaded bodies when there are some), and a few more."""
+        """Every playbook a session names (the generator draws them at random: FakeDevin notes
+        them as it renders sessions, so a listing after the sessions' costs nothing), and a few
+        more."""
         changes = self.devin.changes
         cached = self._playbooks
         if cached is not None and cached[0] == changes:
             return cached[1]
-        found: set[str] = set()
-        for position in self.devin.select():
-            body = self.devin.body(self.devin.id_at(position))
-            if body is not None:
-                found.update(m.decode() for m in _PLAYBOOK_IN_BODY.findall(body))
-                continue
-            named = self.devin.at(position).get("playbook_id")
-            if isinstance(named, str):
-                found.add(named)
+        found = set(self.devin.playbooks_named())
         rng = random.Random(f"{self.seed}:playbooks")
         extra = [f"playbook-{rng.getrandbits(64):016x}" for _ in range(EXTRA_PLAYBOOKS)]
         ids = sorted(found) + extra

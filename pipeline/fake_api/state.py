@@ -56,6 +56,9 @@ class FakeDevin:
         self._bodies: dict[tuple[str, str], bytes] = {}  # by (api_version, id); see preload
         self._generating: dict[int, float] = {}  # analyses on their way: when they arrive
         self._enterprise: Enterprise | None = None  # made when first asked for
+        # The playbook each session names, noted as it is rendered: the generator draws them at
+        # random, and the enterprise's listing must hold them without rendering 100k again.
+        self._playbooks_named: dict[int, str | None] = {}
         now_us = to_micros(self.now)
         for index in range(sessions):
             session_id, age, duration = hashed_meta(seed, index)
@@ -73,6 +76,19 @@ class FakeDevin:
     def people(self) -> tuple[list[str], list[str]]:
         """Returns the ids of the organizations and users the sessions are made with."""
         return list(self._generator.orgs), list(self._generator.users)
+
+    def playbooks_named(self) -> list[str]:
+        """Returns the playbooks the live sessions name, rendering only those never rendered."""
+        with self._lock:
+            order = list(self._catalog.order())
+        named = []
+        for index in order:
+            if index not in self._playbooks_named:
+                self._render(index, "v2")
+            playbook = self._playbooks_named.get(index)
+            if playbook is not None:
+                named.append(playbook)
+        return named
 
     @property
     def changes(self) -> int:
@@ -263,6 +279,8 @@ class FakeDevin:
             raw = self._raw.get((index, "created_at")), self._raw.get((index, "updated_at"))
         session = self._generator.session(index, catalog.ids[index], created)
         session.update(overrides)
+        named = session.get("playbook_id")
+        self._playbooks_named[index] = named if isinstance(named, str) else None
         if api_version == "v3":
             times = stamp_epoch(created, raw[0]), stamp_epoch(updated, raw[1])
             return render(session, self.seed, index, times, self._family(index))
@@ -305,6 +323,7 @@ class FakeDevin:
                 else:
                     self._raw[(index, name)] = raw
         self._overrides.setdefault(index, {}).update(fields)
+        self._playbooks_named.pop(index, None)
         catalog.version += 1
         self._bodies.clear()
 
