@@ -648,6 +648,10 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("session_id", "ordinal", "is_merged", "is_closed", "is_resolved"),
     ),
     "stg_issues": (("session_id", "ordinal"), ("session_id", "ordinal", "issue_ref")),
+    "stg_pull_requests_by_session": (
+        ("session_id",),
+        ("session_id", "pr_count", "merged_pr_count", "closed_pr_count", "resolved_pr_count"),
+    ),
     "stg_session_counts": (
         ("session_id",),
         (

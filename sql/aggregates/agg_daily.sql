@@ -16,12 +16,11 @@ pr_counts as (
 
     select
         session_id,
-        count(*) as prs,
-        count(*) filter (where is_merged) as merged,
-        count(*) filter (where is_closed) as closed,
-        count(*) filter (where is_resolved) as resolved
-    from stg_pull_requests
-    group by session_id
+        pr_count as prs,
+        merged_pr_count as merged,
+        closed_pr_count as closed,
+        resolved_pr_count as resolved
+    from stg_pull_requests_by_session
 
 )
 

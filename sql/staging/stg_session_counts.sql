@@ -8,14 +8,7 @@ with session_ids as (
 
 pr_counts as (
 
-    select
-        session_id,
-        count(*) as pr_count,
-        count(*) filter (where is_merged) as merged_pr_count,
-        count(*) filter (where is_closed) as closed_pr_count,
-        count(*) filter (where is_resolved) as resolved_pr_count
-    from stg_pull_requests
-    group by session_id
+    select * from stg_pull_requests_by_session
 
 ),
 
