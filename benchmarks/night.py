@@ -52,7 +52,8 @@ class NightResult:
     sessions: int  # in the warehouse before the night
     order: str = NONE  # how the base warehouse stored its sessions (ORDERS), NONE if empty
     jobs: list[JobResult] = field(default_factory=list)
-    steps: dict[str, float] = field(default_factory=dict)  # parquet_seconds, publish_seconds...
+    step_runs: list[dict[str, float]] = field(default_factory=list)  # each night's step_seconds
+    steps: dict[str, float] = field(default_factory=dict)  # db_bytes of the published file
     work_bytes: int = 0
     report_bytes: list[int] = field(default_factory=list)  # report.html after each night
     check_scopes: dict[str, int] = field(default_factory=dict)  # the last night's checks
@@ -71,6 +72,11 @@ class NightResult:
     @property
     def report_seconds(self) -> Stat:
         return stat([j.wall_s for j in self.report_jobs])
+
+    def step(self, name: str) -> float:
+        """The median seconds of a finishing step (the nights' summaries' step_seconds)."""
+        values = [run.get(name, 0.0) for run in self.step_runs]
+        return stat(values).median if values else 0.0
 
 
 Nights = dict[tuple[int, str], NightResult]  # (sessions, order) -> its nights; (EMPTY, NONE)
@@ -237,7 +243,7 @@ def run_night(quick: bool, reps: int) -> Nights:
         for order in ORDERS:
             out, result = work / f"out-{sessions}-{order}", results[(sessions, order)]
             result.report_jobs = _report_alone(out, work, reps)
-            result.steps = _finish_steps(out, work)
+            result.steps["db_bytes"] = (out / "devin.duckdb").stat().st_size
             shutil.rmtree(bases[order])
     shutil.rmtree(work / f"out-{EMPTY}-{NONE}", ignore_errors=True)
     return results
@@ -247,6 +253,7 @@ def _one_night(api: NightApi, base: Path | None, out: Path, result: NightResult,
     _copy(base, out)
     job, record = _night_summary(api, out, out.parent / f"{out.name}-rep{rep}.log")
     result.jobs.append(job)
+    result.step_runs.append(record.get("step_seconds", {}))
     result.report_bytes.append((out / REPORT).stat().st_size)
     scopes: dict[str, int] = {}
     for check in record.get("quality_checks", []):
@@ -258,15 +265,6 @@ def _report_alone(out: Path, work: Path, reps: int) -> list[JobResult]:
     """`run_export.py report` on the warehouse a night left, reps times."""
     cmd: list[str | Path] = [PYTHON, RUN_EXPORT, "report", "--out", out]
     return [run_job(cmd, work / f"report-{out.name}-{n}.log", cwd=ROOT) for n in range(reps)]
-
-
-def _finish_steps(out: Path, work: Path) -> dict[str, float]:
-    """Parquet and publishing alone, on the warehouse a night left (jobs/finish_steps.py)."""
-    result = work / "steps.json"
-    run_job([PYTHON, JOBS / "finish_steps.py", out, result], work / "steps.log", cwd=ROOT)
-    record = orjson.loads(result.read_bytes())
-    shutil.rmtree(out)
-    return {k: float(v) for k, v in record.items() if k != "months"}
 
 
 def fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
