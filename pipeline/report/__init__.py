@@ -13,6 +13,7 @@ published the warehouse, and turns any failure into a warning.
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 
 REPORT_NAME = "report.html"
 WAREHOUSE_NAME = "devin.duckdb"
+# A bound on DuckDB's memory while the report is read: its queries need a few MB (100,000
+# sessions of free text: under 100 MB of RSS in all), but a label may be any length, and the
+# label chart ranks every one (tests: thousands of 35 kB labels need more than 128 MB)
+MEMORY_LIMIT = "256MB"
 
 __all__ = ["REPORT_NAME", "MissingWarehouse", "ReportError", "build_report", "report_after_run"]
 
@@ -49,7 +54,15 @@ def build_report(db_path: Path, out_path: Path, *, now: datetime | None = None) 
             "(devin-export --all, or --demo to try it)"
         )
     try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
+        # A bounded cache, and room on disk for what does not fit in it
+        with (
+            tempfile.TemporaryDirectory(prefix="devin-export-report-") as spill,
+            duckdb.connect(
+                str(db_path),
+                read_only=True,
+                config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill},
+            ) as con,
+        ):
             con.execute("set TimeZone = 'UTC'")
             data = gather(con)
     except duckdb.Error as err:
