@@ -30,6 +30,8 @@ from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, api_process,
 from benchmarks.datasets import SEED, TEXT, ensure_datasets, line_session_id
 from benchmarks.measure import JobResult, Stat, run_job, stat
 from pipeline.fake_api import FakeDevin
+from pipeline.publish import SPARE
+from pipeline.warehouse import STATE_DIR
 
 NIGHT_DIR = WORK / "night"
 API_KEY = "bench-key"
@@ -154,10 +156,17 @@ def _creation_order(sessions: int, source: Path) -> tuple[Path, Path]:
 
 
 def build_base(data: Path, sessions: int, order: str) -> tuple[Path, JobResult]:
-    """A warehouse of the base sessions, built by --from-raw (every night starts from a copy)."""
+    """A warehouse of the base sessions, built by --from-raw (every night starts from a copy).
+
+    A warehouse that has had nights keeps the file published the night before last as the spare
+    that publishing patches (pipeline.publish); the base gets a copy of its own published file
+    as that spare, so a night patches it as its next night would (the real spare differs by one
+    more night's blocks).
+    """
     out = fresh_dir(NIGHT_DIR / f"base-{sessions}-{order}")
     cmd: list[str | Path] = [PYTHON, RUN_EXPORT, "--from-raw", data, "--out", out, "--quiet"]
     job = run_job(cmd, NIGHT_DIR / f"base-{sessions}-{order}.log", cwd=ROOT)
+    shutil.copyfile(out / "devin.duckdb", out / STATE_DIR / SPARE)
     return out, job
 
 
