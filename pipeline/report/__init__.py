@@ -1,4 +1,4 @@
-"""The report: DIR/report.html, one self-contained page built from DIR/devin.duckdb alone.
+"""The report: DIR/report.html, one self-contained page built from the warehouse alone.
 
     queries.py  every query (the only module that names views and columns) -> ReportData
     charts.py   static SVG charts, drawn in Python
@@ -6,8 +6,8 @@
     style.py    the inline stylesheet (screen and print)
     command.py  `devin-export report [--out DIR]`
 
-build_report() is the one way in; report_after_run() is what an export calls once it has
-published the warehouse, and turns any failure into a warning.
+build_report() reads DIR/devin.duckdb; report_after_run() is what an export calls on its working
+copy just before publishing it, and turns any failure into a warning.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import duckdb
 from pipeline.errors import FatalError, UsageError
 from pipeline.files import replace_atomically
 from pipeline.report.html import render
-from pipeline.report.queries import gather
+from pipeline.report.queries import ReportData, gather
 
 if TYPE_CHECKING:
     from pipeline.progress import Reporter
@@ -70,7 +70,11 @@ def build_report(db_path: Path, out_path: Path, *, now: datetime | None = None) 
         if "lock" in str(err).lower():  # DuckDB lets no one read a file a process holds read-write
             hint = " (another process holds it open read-write: close it, or open it read-only)"
         raise ReportError(f"cannot read {db_path}: {err}{hint}") from None
-    text = render(data, generated_at=now or datetime.now(UTC), source=str(db_path))
+    return _write(data, out_path, db_path, now)
+
+
+def _write(data: ReportData, out_path: Path, source: Path, now: datetime | None) -> Path:
+    text = render(data, generated_at=now or datetime.now(UTC), source=str(source))
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -81,12 +85,27 @@ def build_report(db_path: Path, out_path: Path, *, now: datetime | None = None) 
     return out_path
 
 
-def report_after_run(out_dir: Path, reporter: Reporter) -> Path | None:
-    """Rebuild DIR/report.html after an export; return its path, or None after a warning."""
+def report_after_run(
+    out_dir: Path, reporter: Reporter, con: duckdb.DuckDBPyConnection
+) -> Path | None:
+    """Rebuild DIR/report.html after an export, from its working copy (con, about to be
+    published as DIR/devin.duckdb: the same data, and opening the published file anew would
+    hold its metadata in memory a second time); return its path, or None after a warning."""
     try:
-        return build_report(out_dir / WAREHOUSE_NAME, out_dir / REPORT_NAME)
-    # The warehouse is published by now: a report that cannot be built, whatever the reason,
-    # must not turn a good export into a failed one. Say so, and how to try again.
+        try:
+            data = gather(con)  # within the export's cache, as small as its queries need
+        except duckdb.OutOfMemoryException:
+            # free text longer than the cache holds (labels of many kB): with the room that
+            # `devin-export report` has
+            limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+            con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+            try:
+                data = gather(con)
+            finally:
+                con.execute(f"set memory_limit = '{limit}'")
+        return _write(data, out_dir / REPORT_NAME, out_dir / WAREHOUSE_NAME, None)
+    # A report that cannot be built, whatever the reason, must not turn a good export into a
+    # failed one. Say so, and how to try again.
     except Exception as err:
         reporter.event(
             "report_failed",
