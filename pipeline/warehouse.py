@@ -191,7 +191,7 @@ class Warehouse:
         self.db.register("batch_ids", sessions.select(["session_id"]))
         try:
             # The months the stored versions were in, for the Parquet partitions to rewrite.
-            self._note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)")
+            self.note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)")
             # What only the warehouse knows of a session survives its new version: when it was
             # first seen ended (a late analysis moves updated_at, not the end of the work), and
             # when its analysis was asked for.
@@ -219,6 +219,8 @@ class Warehouse:
                 self._insert(table, batch.table(table))
             if self.aggregates_live:
                 self.aggregates.apply(replaced, {t.name: batch.table(t) for t in DATA_TABLES})
+            if stored:
+                self._keep_first_prompt()
             if kept.num_rows:
                 self.db.register("kept_state", kept)
                 self.db.execute(
@@ -239,7 +241,19 @@ class Warehouse:
         finally:
             self.db.unregister("batch_ids")
 
-    def _note_months(self, relation: str) -> None:
+    def _keep_first_prompt(self) -> None:
+        """A v3 session's initial_user_message comes from its messages (the messages part, run
+        after the sessions): a new version of the session keeps the one its stored messages
+        give, until the part fetches them again (or for good, if it fails)."""
+        self.db.execute(
+            "UPDATE sessions SET initial_user_message = f.message FROM (SELECT session_id, "
+            "arg_min(message, ordinal) FILTER (WHERE source = 'user') AS message "
+            "FROM session_messages WHERE session_id IN (SELECT session_id FROM batch_ids) "
+            "GROUP BY session_id) f "
+            "WHERE sessions.session_id = f.session_id AND sessions.api_version = 'v3'"
+        )
+
+    def note_months(self, relation: str) -> None:
         """Add the created_at months of the sessions in relation to touched_months: the
         Parquet partitions this run must rewrite."""
         self.touched_months.update(
@@ -253,7 +267,7 @@ class Warehouse:
     def _months_of(self, sessions: pa.Table) -> None:
         self.db.register("new_sessions", sessions.select(["created_at"]))
         try:
-            self._note_months("new_sessions")
+            self.note_months("new_sessions")
         finally:
             self.db.unregister("new_sessions")
 
@@ -269,9 +283,7 @@ class Warehouse:
         unset = f" AND sessions.{column} IS NULL" if first else ""
         self.db.register("marked", data)
         try:
-            self._note_months(
-                f"sessions WHERE session_id IN (SELECT session_id FROM marked){unset}"
-            )
+            self.note_months(f"sessions WHERE session_id IN (SELECT session_id FROM marked){unset}")
             self.db.execute(
                 f"UPDATE sessions SET {column} = m.at FROM marked m "
                 f"WHERE sessions.session_id = m.session_id{unset}"

@@ -66,15 +66,15 @@ def messages(devin: FakeDevin, session_id: str) -> list[dict[str, Any]] | None:
     for n, source in enumerate(sources):
         at += rng.randint(5, 600)
         if source == "user":
-            text = prompt if not said else rng.choice(FOLLOW_UPS)
+            body = prompt if not said else rng.choice(FOLLOW_UPS)
             said = True
         else:
-            text = rng.choice(REPLIES)
+            body = rng.choice(REPLIES)
         items.append(
             {
                 "event_id": f"evt-{rng.getrandbits(64):016x}{n:04d}",
                 "source": source,
-                "message": text,
+                "message": body,
                 "created_at": at,
             }
         )
