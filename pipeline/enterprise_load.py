@@ -44,6 +44,7 @@ from pipeline.parts import (
     permission,
 )
 from pipeline.progress import Reporter
+from pipeline.pseudonymize import Pseudonymizer
 from pipeline.raw import RawWriter
 from pipeline.schema import EXPORT_ERRORS, ORG_MEMBERS, USER_ROLES
 from pipeline.settings import Settings
@@ -263,6 +264,9 @@ class PartExporter:
 
     def write(self, fetch: PartFetch) -> None:
         part, version, outcome = fetch.part, self.plan.version, self.plan.outcomes[fetch.part]
+        if self.settings.pseudonymize:  # before anything is written, raw files included
+            tokens = Pseudonymizer(self.settings.pseudonym_key)
+            fetch.pages = [tokens.page(version, page) for page in fetch.pages]
         outcome.requests = len(fetch.pages) + (1 if fetch.error else 0)
         built = build(version, part, fetch.pages, self.run_id) if fetch.complete else None
         errors = invalid_rows(built, part, self.run_id) if built else []

@@ -46,6 +46,7 @@ PERMISSIONS = {
     "v2": {part: V2_KEY for part in AVAILABLE["v2"]},
 }
 NOT_YET = "not yet exported by this release"
+PSEUDONYMIZED = "--pseudonymize: free text, exported only when named in --with"
 # The raw lines of the parts begin so (pipeline.enterprise_load): a replay tells them from
 # sessions' bodies by it, before any parsing.
 LINE_PREFIX = b'{"devin_export_part":'
@@ -158,7 +159,7 @@ def plan_parts(
         elif part not in wanted:
             reason = "not in the v2 API" if part not in AVAILABLE[version] else "not asked for"
             if pseudonymize and part in PER_SESSION and part in AVAILABLE[version]:
-                reason = "--pseudonymize: free text, exported only when named in --with"
+                reason = PSEUDONYMIZED
             outcome = PartOutcome(part, SKIPPED, reason, named)
         elif part not in EXPORTED:
             outcome = PartOutcome(part, SKIPPED, NOT_YET, named)
