@@ -351,7 +351,8 @@ def _open_hint(out_dir: Path) -> str:
     return (
         "Open it:\n"
         f"  {python} -c \"import duckdb; duckdb.connect('{db}', read_only=True)"
-        ".sql('SELECT * FROM v_daily_usage').show()\"\n"
+        ".sql('SELECT name, email, sessions, acus FROM v_user_usage ORDER BY acus DESC NULLS "
+        "LAST LIMIT 5').show()\"\n"
         f"  duckdb -readonly {db} -c 'SELECT * FROM v_daily_usage'   # with the DuckDB CLI"
         + (f"\n  {report}   # the report, in any browser" if report.is_file() else "")
     )
