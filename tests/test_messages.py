@@ -239,3 +239,10 @@ def test_a_v3_demo_fills_session_messages(tmp_path):
     db = out / "devin.duckdb"
     assert scalar(db, "select count(*) from session_messages") > 0
     assert scalar(db, "select count(initial_user_message) from sessions") > 0
+
+
+def test_a_401_on_messages_stops_the_run(server, devin, out):
+    devin.enterprise.forbid("messages", status=401)
+    result = export(server, out, "v3", *devin.ids()[:3], "--quiet")
+    assert result.code == 3
+    assert "DEVIN_API_KEY" in result.stderr and "Traceback" not in result.stderr
