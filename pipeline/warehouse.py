@@ -193,11 +193,14 @@ class Warehouse:
             # The months the stored versions were in, for the Parquet partitions to rewrite.
             self.note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)")
             # What only the warehouse knows of a session survives its new version: when it was
-            # first seen ended (a late analysis moves updated_at, not the end of the work), and
-            # when its analysis was asked for.
+            # first seen ended (a late analysis moves updated_at, not the end of the work), when
+            # its analysis was asked for, and a v3 session's first prompt, which its messages
+            # gave (the messages part, after the sessions, sets it again when it fetches them).
             kept = self.db.sql(
-                "SELECT session_id, ended_at, analysis_requested_at FROM sessions "
-                "WHERE (ended_at IS NOT NULL OR analysis_requested_at IS NOT NULL) "
+                "SELECT session_id, ended_at, analysis_requested_at, CASE WHEN api_version = "
+                "'v3' THEN initial_user_message END AS v3_prompt FROM sessions "
+                "WHERE (ended_at IS NOT NULL OR analysis_requested_at IS NOT NULL "
+                "OR (api_version = 'v3' AND initial_user_message IS NOT NULL)) "
                 "AND session_id IN (SELECT session_id FROM batch_ids)"
             ).to_arrow_table()
             stored = self.db.execute(
@@ -219,15 +222,15 @@ class Warehouse:
                 self._insert(table, batch.table(table))
             if self.aggregates_live:
                 self.aggregates.apply(replaced, {t.name: batch.table(t) for t in DATA_TABLES})
-            if stored:
-                self._keep_first_prompt()
             if kept.num_rows:
                 self.db.register("kept_state", kept)
                 self.db.execute(
                     "UPDATE sessions SET "
                     "ended_at = CASE WHEN sessions.ended_at IS NULL THEN NULL "
                     "ELSE coalesce(k.ended_at, sessions.ended_at) END, "
-                    "analysis_requested_at = k.analysis_requested_at "
+                    "analysis_requested_at = k.analysis_requested_at, "
+                    "initial_user_message = CASE WHEN sessions.api_version = 'v3' "
+                    "THEN k.v3_prompt ELSE sessions.initial_user_message END "
                     "FROM kept_state k WHERE sessions.session_id = k.session_id"
                 )
                 self.db.unregister("kept_state")
@@ -240,18 +243,6 @@ class Warehouse:
             )
         finally:
             self.db.unregister("batch_ids")
-
-    def _keep_first_prompt(self) -> None:
-        """A v3 session's initial_user_message comes from its messages (the messages part, run
-        after the sessions): a new version of the session keeps the one its stored messages
-        give, until the part fetches them again (or for good, if it fails)."""
-        self.db.execute(
-            "UPDATE sessions SET initial_user_message = f.message FROM (SELECT session_id, "
-            "arg_min(message, ordinal) FILTER (WHERE source = 'user') AS message "
-            "FROM session_messages WHERE session_id IN (SELECT session_id FROM batch_ids) "
-            "GROUP BY session_id) f "
-            "WHERE sessions.session_id = f.session_id AND sessions.api_version = 'v3'"
-        )
 
     def note_months(self, relation: str) -> None:
         """Add the created_at months of the sessions in relation to touched_months: the
