@@ -230,6 +230,11 @@ def test_from_raw_rebuilds_the_messages_and_the_prompts(server, devin, out, tmp_
     assert stored(rebuilt / "devin.duckdb") == stored(db) == expected(devin, devin.ids())
     prompts = "select session_id, initial_user_message from sessions order by 1"
     assert query(rebuilt / "devin.duckdb", prompts) == query(db, prompts)
+    # the second run's Parquet: its sessions' partitions rewritten, the messages whole once
+    table = ds.dataset(out / "parquet" / "session_messages", format="parquet",
+                       partitioning="hive").to_table()  # fmt: skip
+    rows = zip(*(table.column(c).to_pylist() for c in SESSION_MESSAGES.column_names), strict=True)
+    assert sorted((*r[:5], r[5].astimezone(UTC)) for r in rows) == stored(db)
 
 
 def test_a_v3_demo_fills_session_messages(tmp_path):
