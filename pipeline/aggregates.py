@@ -35,7 +35,7 @@ AGGREGATE_DIRS = (PACKAGE_DIR.parent / "sql" / "aggregates", PACKAGE_DIR / "sql"
 STATE_TABLE = "aggregate_versions"  # which version of each aggregate's SQL made its table
 # The session tables the aggregates read (through the staging views): a batch's replaced rows of
 # these are kept for the change; a test holds every aggregate to them.
-INPUTS = ("sessions", "pull_requests", "issues", "action_items")
+INPUTS = ("sessions", "pull_requests", "issues", "action_items", "note_usages")
 _KEY_LINE = re.compile(r"--\s*key:\s*(.+?)\s*$")
 
 

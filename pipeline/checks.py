@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline.schema import DATA_TABLES, QUALITY_CHECKS
+from pipeline.schema import DATA_TABLES, MESSAGE_TABLES, QUALITY_CHECKS
 from pipeline.shadow import shadowed, stored
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -229,7 +229,7 @@ def _run_scope(con: duckdb.DuckDBPyConnection) -> Iterator[int]:
     scoped = {
         t.name: f"SELECT * FROM {stored(con, t.name)} "
         "WHERE session_id IN (SELECT session_id FROM temp.main.check_scope)"
-        for t in DATA_TABLES
+        for t in (*DATA_TABLES, *MESSAGE_TABLES)
     }
     try:
         with shadowed(con, scoped):

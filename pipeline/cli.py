@@ -32,7 +32,9 @@ DEMO_SESSIONS = 500
 DEFAULT_OUT = Path("data")
 DEMO_OUT = DEFAULT_OUT / "demo"  # never the real warehouse: a demo must not mix into it
 # Variables whose values are secrets: masked wherever they could appear.
-SECRET_VARIABLES = ("DEVIN_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+PSEUDONYM_KEY = "DEVIN_EXPORT_PSEUDONYM_KEY"
+MIN_PSEUDONYM_KEY = 16  # a short key's tokens can be found by trying every key
+SECRET_VARIABLES = ("DEVIN_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", PSEUDONYM_KEY)
 
 EPILOG = """\
 The API key is read from DEVIN_API_KEY only (a flag would leak into shell history and ps):
@@ -121,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="LIST",
         help="do not export these parts of the enterprise",
+    )
+    src.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help=f"store people's emails and names as keyed tokens (HMAC with ${PSEUDONYM_KEY}, "
+        "the same token for the same value in every run); session messages only with --with",
     )
     src.add_argument(
         "--generate-insights",
@@ -229,6 +237,20 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
     )
     if args.from_raw and (network or args.demo or without_parts):
         raise UsageError("--from-raw rebuilds without the network: give it alone")
+    pseudonym_key = ""
+    if args.pseudonymize:
+        if args.from_raw:
+            raise UsageError(
+                "--from-raw replays the raw files as they are: those of a --pseudonymize run "
+                "hold the tokens already, and give them again without --pseudonymize"
+            )
+        pseudonym_key = environ.get(PSEUDONYM_KEY, "")
+        if len(pseudonym_key.strip()) < MIN_PSEUDONYM_KEY:
+            raise UsageError(
+                f"--pseudonymize needs the secret of its tokens in {PSEUDONYM_KEY}: a random "
+                f"string of at least {MIN_PSEUDONYM_KEY} characters, kept like a password (the "
+                "same one gives the same tokens)"
+            )
     if not (network or args.from_raw or args.demo):
         raise UsageError(
             "nothing to export: give session ids, --ids-file, --all, --refresh-open, "
@@ -275,6 +297,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         parquet_url=parquet_url,
         with_parts=with_parts,
         without_parts=without_parts,
+        pseudonym_key=pseudonym_key,
     )
 
 
@@ -328,7 +351,8 @@ def _open_hint(out_dir: Path) -> str:
     return (
         "Open it:\n"
         f"  {python} -c \"import duckdb; duckdb.connect('{db}', read_only=True)"
-        ".sql('SELECT * FROM v_daily_usage').show()\"\n"
+        ".sql('SELECT name, email, sessions, acus FROM v_user_usage ORDER BY acus DESC NULLS "
+        "LAST LIMIT 5').show()\"\n"
         f"  duckdb -readonly {db} -c 'SELECT * FROM v_daily_usage'   # with the DuckDB CLI"
         + (f"\n  {report}   # the report, in any browser" if report.is_file() else "")
     )

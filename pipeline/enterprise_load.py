@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import orjson
@@ -39,10 +39,12 @@ from pipeline.parts import (
     FAILED,
     LINE_PREFIX,
     NOT_YET,
+    PER_SESSION,
     PartPlan,
     permission,
 )
 from pipeline.progress import Reporter
+from pipeline.pseudonymize import Pseudonymizer
 from pipeline.raw import RawWriter
 from pipeline.schema import EXPORT_ERRORS, ORG_MEMBERS, USER_ROLES
 from pipeline.settings import Settings
@@ -227,7 +229,7 @@ class PartExporter:
                     f"--with {outcome.part}: {NOT_YET}; the rest of the run goes on",
                     level="warning", part=outcome.part,
                 )  # fmt: skip
-        parts = self.plan.included
+        parts = tuple(p for p in self.plan.included if p not in PER_SESSION)
         if not parts:
             return
         clients = {part: self._client(len(parts)) for part in parts}
@@ -262,6 +264,9 @@ class PartExporter:
 
     def write(self, fetch: PartFetch) -> None:
         part, version, outcome = fetch.part, self.plan.version, self.plan.outcomes[fetch.part]
+        if self.settings.pseudonymize:  # before anything is written, raw files included
+            tokens = Pseudonymizer(self.settings.pseudonym_key)
+            fetch.pages = [tokens.page(version, page) for page in fetch.pages]
         outcome.requests = len(fetch.pages) + (1 if fetch.error else 0)
         built = build(version, part, fetch.pages, self.run_id) if fetch.complete else None
         errors = invalid_rows(built, part, self.run_id) if built else []
@@ -329,6 +334,12 @@ class PartExporter:
 # -- --from-raw -------------------------------------------------------------------------------
 
 
+class PerSessionReplay(Protocol):
+    def take(self, meta: dict[str, Any], body: Any) -> None: ...
+
+    def flush(self) -> None: ...
+
+
 @dataclass
 class _Pending:
     version: str
@@ -342,6 +353,7 @@ class PartReplay:
     def __init__(
         self, warehouse: Warehouse, run_id: str, plan: PartPlan,
         warn: Callable[[str], None] | None = None,
+        per_session: dict[str, PerSessionReplay] | None = None,
     ) -> None:  # fmt: skip
         self.warehouse = warehouse
         self.run_id = run_id
@@ -349,6 +361,7 @@ class PartReplay:
         self.warn = warn
         self.pending: dict[tuple[str, str], _Pending] = {}
         self.skipped = 0
+        self.per_session = per_session or {}  # messages: their lines go there
 
     def __call__(self, lines: list[bytes]) -> None:
         for line in lines:
@@ -356,9 +369,14 @@ class PartReplay:
                 self._take(pydantic_core.from_json(line))
             except (ValueError, KeyError, TypeError, AttributeError):
                 self.skipped += 1  # a line damaged by hand: the part's end decides
+        for replay in self.per_session.values():
+            replay.flush()  # what the batch held, in one transaction, as the live run wrote it
 
     def _take(self, record: dict[str, Any]) -> None:
         meta = record["devin_export_part"]
+        if meta["part"] in self.per_session:
+            self.per_session[meta["part"]].take(meta, record["body"])
+            return
         key = (str(meta["run_id"]), str(meta["part"]))
         if not meta.get("end"):
             pending = self.pending.setdefault(key, _Pending(str(meta["api_version"]), []))

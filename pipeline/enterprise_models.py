@@ -1,5 +1,5 @@
 """Pydantic models of the enterprise around the sessions (api/enterprise.md): members,
-organizations, playbooks and knowledge notes, in v2 and v3.
+organizations, playbooks and knowledge notes, in v2 and v3, and a v3 session's messages.
 
 Strict about types (a number where a string belongs is an error), as the session models are;
 lenient about presence and null where the documentation is unsure or a field may be missing:
@@ -151,3 +151,12 @@ class V3KnowledgeNote(ApiModel):
     pinned_repo: str | None = None
     created_at: EpochTime | None = None
     updated_at: EpochTime | None = None
+
+
+class V3SessionMessage(ApiModel):
+    """SessionMessage (GET /v3/enterprise/sessions/{devin_id}/messages)."""
+
+    event_id: str | None = None
+    source: str | None = None  # user or devin; a value the docs do not list loads as it is
+    message: str | None = None
+    created_at: EpochTime | None = None

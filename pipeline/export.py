@@ -21,6 +21,7 @@ from pipeline.errors import ApiStatusError, AuthError, ExportError, MirrorError
 from pipeline.files import storage_errors
 from pipeline.ids import is_valid_session_id, unique
 from pipeline.lock import OutputLock
+from pipeline.messages_load import MessageExporter, MessageReplay
 from pipeline.mirror import mirror_parquet
 from pipeline.parquet import write_snapshots
 from pipeline.parts import plan_parts, replayed_plan
@@ -121,7 +122,9 @@ class ExportRun:
         self.info = RunInfo(self.run_id, self.started, settings.batch_size, land_raw=bool(self.raw))
         # The enterprise around the sessions (SPEC section 10): which parts, and how they went.
         self.plan = replayed_plan() if settings.from_raw else plan_parts(
-            settings.api_version, settings.list_all, settings.with_parts, settings.without_parts
+            settings.api_version, settings.list_all, settings.with_parts, settings.without_parts,
+            sessions=bool(settings.session_ids or settings.refresh_open),
+            pseudonymize=settings.pseudonymize,
         )  # fmt: skip
         self.summary.parts = self.plan.outcomes
 
@@ -157,7 +160,10 @@ class ExportRun:
                 if settings.from_raw:
                     self.modes.append("from-raw")
                     self.warehouse.aggregates_live = False  # made in one pass at the end
-                    sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan)
+                    messages = MessageReplay(self.warehouse, self.run_id,
+                                             self.plan.outcomes["messages"])  # fmt: skip
+                    sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan,
+                                                  per_session={"messages": messages})  # fmt: skip
                     job = ReadJob(raw_files(settings.from_raw), self.info)
                     read_in_child(job, sink.write, self.reporter)
                 else:
@@ -310,6 +316,10 @@ class ExportRun:
             remaining = [sid for sid in wanted if sid not in consumer.seen_watched]
             consumer.consume(client.parallel(fetch, remaining))
             consumer.flush()
+            if "messages" in self.plan.included:
+                MessageExporter(settings, self.plan.outcomes["messages"], self.reporter,
+                                self.writer, warehouse, self.raw,
+                                self.run_id).run(consumer.exported)  # fmt: skip
             if self.plan.included or self.plan.named:
                 if not (settings.list_all or settings.session_ids or settings.refresh_open):
                     self.modes.append("parts")

@@ -5,11 +5,13 @@ which of them a run includes: --with / --without, the API version, the kind of r
     organizations   organizations                         v2 / v3 organizations
     playbooks       playbooks                             v2 / v3 playbooks
     knowledge       knowledge_notes                       v3 knowledge notes
-    messages, consumption, metrics                        accepted, not exported by this release
+    messages        session_messages                      v3 messages of each session exported
+    consumption, metrics                                  accepted, not exported by this release
 
 An --all run (and --demo) includes every part its API version has; a run by ids or
---refresh-open alone includes none of these (only messages, not exported yet); --with adds
-parts (to any run, even one without sessions), --without takes them out. A part named in --with
+--refresh-open alone includes only messages (of the sessions it exports); --with adds parts (to
+any run, even one without sessions), --without takes them out. With --pseudonymize, messages
+(free text that no token can stand for) only when named in --with. A part named in --with
 that the key may not read fails the run (exit 1); one included by default is a warning.
 """
 
@@ -21,7 +23,9 @@ from dataclasses import dataclass, field
 from pipeline.errors import UsageError
 
 PARTS = ("people", "organizations", "playbooks", "knowledge", "messages", "consumption", "metrics")
-EXPORTED = ("people", "organizations", "playbooks", "knowledge")  # the others: not yet
+EXPORTED = ("people", "organizations", "playbooks", "knowledge", "messages")  # others: not yet
+# Parts fetched per session the run exports, not listed whole (pipeline.messages_load).
+PER_SESSION = ("messages",)
 # What each API version has (enterprise.md): v2 has no knowledge notes and no session messages.
 AVAILABLE = {
     "v2": ("people", "organizations", "playbooks", "consumption", "metrics"),
@@ -42,6 +46,7 @@ PERMISSIONS = {
     "v2": {part: V2_KEY for part in AVAILABLE["v2"]},
 }
 NOT_YET = "not yet exported by this release"
+PSEUDONYMIZED = "--pseudonymize: free text, exported only when named in --with"
 # The raw lines of the parts begin so (pipeline.enterprise_load): a replay tells them from
 # sessions' bodies by it, before any parsing.
 LINE_PREFIX = b'{"devin_export_part":'
@@ -135,10 +140,16 @@ def plan_parts(
     list_all: bool,
     with_parts: tuple[str, ...] = (),
     without: tuple[str, ...] = (),
+    sessions: bool = False,
+    pseudonymize: bool = False,
 ) -> PartPlan:
-    """Return what a run includes: by default every part its API version has on an --all run
-    (none on a run by ids or --refresh-open alone), plus --with, less --without."""
-    defaults = AVAILABLE[version] if list_all else ()
+    """Return what a run includes: by default every part its API version has on an --all run,
+    the sessions' messages on a run by ids or --refresh-open (sessions), plus --with, less
+    --without; with pseudonymize, messages only when named."""
+    defaults = AVAILABLE[version] if list_all else PER_SESSION if sessions else ()
+    defaults = tuple(p for p in defaults if p in AVAILABLE[version])
+    if pseudonymize:
+        defaults = tuple(p for p in defaults if p not in PER_SESSION)
     wanted = [p for p in PARTS if (p in defaults or p in with_parts) and p not in without]
     outcomes = {}
     for part in PARTS:
@@ -147,6 +158,8 @@ def plan_parts(
             outcome = PartOutcome(part, SKIPPED, "--without", named)
         elif part not in wanted:
             reason = "not in the v2 API" if part not in AVAILABLE[version] else "not asked for"
+            if pseudonymize and part in PER_SESSION and part in AVAILABLE[version]:
+                reason = PSEUDONYMIZED
             outcome = PartOutcome(part, SKIPPED, reason, named)
         elif part not in EXPORTED:
             outcome = PartOutcome(part, SKIPPED, NOT_YET, named)

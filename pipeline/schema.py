@@ -147,7 +147,11 @@ SESSIONS = Table(
         _c("created_at", "TIMESTAMPTZ", "When the session was created (created_at), UTC."),
         _c("updated_at", "TIMESTAMPTZ", "When the session last changed (updated_at), UTC."),
         _c("acus_consumed", "DOUBLE", "Agent Compute Units used by the session (acus_consumed)."),
-        _text("initial_user_message", "The user's first message (v2 initial_user_message)."),
+        _text(
+            "initial_user_message",
+            "The user's first message: v2 initial_user_message; v3 the first message of source "
+            "user in session_messages (NULL until the session's messages were fetched).",
+        ),
         _c(
             "has_session_analysis",
             "BOOLEAN",
@@ -579,6 +583,21 @@ KNOWLEDGE_NOTES = Table(
     ("note_id",),
     per_session=False,
 )
+SESSION_MESSAGES = Table(
+    "session_messages",
+    "The conversation of a v3 session, one row per message in the order the API gives them: "
+    "GET /v3/enterprise/sessions/{devin_id}/messages. Replaced whole each time a run fetches "
+    "the session's messages (v2 has no such endpoint).",
+    (
+        SESSION_ID,
+        Column("ordinal", "INTEGER", "0-based position of the message in the conversation.", False),
+        _text("event_id", "The message's event id (event_id)."),
+        _text("source", "Who wrote it (source): user or devin, or any value the API adds later."),
+        _text("message", "The message's text (message), as written: free text."),
+        _tstz("created_at", "When it was written (created_at, epoch seconds), UTC."),
+    ),
+    ("session_id", "ordinal"),
+)
 ENTERPRISE_TABLES = (USERS, USER_ROLES, ORGANIZATIONS, ORG_MEMBERS, PLAYBOOKS, KNOWLEDGE_NOTES)
 
 
@@ -596,5 +615,7 @@ SESSION_CHILDREN = (
 )
 DATA_TABLES = (SESSIONS, *SESSION_CHILDREN)
 RUN_TABLES = (EXPORT_RUNS, EXPORT_ERRORS, QUALITY_CHECKS)
-TABLES = (*DATA_TABLES, *ENTERPRISE_TABLES, *RUN_TABLES)
+# Session-derived, but written by the messages part after the sessions, not with them.
+MESSAGE_TABLES = (SESSION_MESSAGES,)
+TABLES = (*DATA_TABLES, *MESSAGE_TABLES, *ENTERPRISE_TABLES, *RUN_TABLES)
 BY_NAME = {t.name: t for t in TABLES}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,3 +35,9 @@ class Settings:
     # --with / --without: parts of the enterprise (pipeline.parts.PARTS), checked
     with_parts: tuple[str, ...] = ()
     without_parts: tuple[str, ...] = ()
+    # --pseudonymize: the HMAC key (DEVIN_EXPORT_PSEUDONYM_KEY) of people's tokens; never shown
+    pseudonym_key: str = field(default="", repr=False)
+
+    @property
+    def pseudonymize(self) -> bool:
+        return bool(self.pseudonym_key)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import MirrorError
+from pipeline.parts import PSEUDONYMIZED
 
 if TYPE_CHECKING:
     from pipeline.checks import CheckResult
@@ -112,7 +113,8 @@ def _parts_lines(summary: Summary) -> list[str]:
     """What the run did with the enterprise around the sessions; nothing when it was not asked
     for any of it."""
     outcomes = summary.parts.values()
-    if not any(o.status != "skipped" or o.named or o.reason == "--without" for o in outcomes):
+    said = ("--without", PSEUDONYMIZED)  # skipped for a reason the user should hear of
+    if not any(o.status != "skipped" or o.named or o.reason in said for o in outcomes):
         return []
     by_status: dict[str, list[str]] = {}
     for outcome in outcomes:

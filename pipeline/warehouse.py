@@ -192,13 +192,16 @@ class Warehouse:
         self.db.register("batch_ids", sessions.select(["session_id"]))
         try:
             # The months the stored versions were in, for the Parquet partitions to rewrite.
-            self._note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)")
+            self.note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)")
             # What only the warehouse knows of a session survives its new version: when it was
-            # first seen ended (a late analysis moves updated_at, not the end of the work), and
-            # when its analysis was asked for.
+            # first seen ended (a late analysis moves updated_at, not the end of the work), when
+            # its analysis was asked for, and a v3 session's first prompt, which its messages
+            # gave (the messages part, after the sessions, sets it again when it fetches them).
             kept = self.db.sql(
-                "SELECT session_id, ended_at, analysis_requested_at FROM sessions "
-                "WHERE (ended_at IS NOT NULL OR analysis_requested_at IS NOT NULL) "
+                "SELECT session_id, ended_at, analysis_requested_at, CASE WHEN api_version = "
+                "'v3' THEN initial_user_message END AS v3_prompt FROM sessions "
+                "WHERE (ended_at IS NOT NULL OR analysis_requested_at IS NOT NULL "
+                "OR (api_version = 'v3' AND initial_user_message IS NOT NULL)) "
                 "AND session_id IN (SELECT session_id FROM batch_ids)"
             ).to_arrow_table()
             stored = self.db.execute(
@@ -226,7 +229,9 @@ class Warehouse:
                     "UPDATE sessions SET "
                     "ended_at = CASE WHEN sessions.ended_at IS NULL THEN NULL "
                     "ELSE coalesce(k.ended_at, sessions.ended_at) END, "
-                    "analysis_requested_at = k.analysis_requested_at "
+                    "analysis_requested_at = k.analysis_requested_at, "
+                    "initial_user_message = CASE WHEN sessions.api_version = 'v3' "
+                    "THEN k.v3_prompt ELSE sessions.initial_user_message END "
                     "FROM kept_state k WHERE sessions.session_id = k.session_id"
                 )
                 self.db.unregister("kept_state")
@@ -240,7 +245,7 @@ class Warehouse:
         finally:
             self.db.unregister("batch_ids")
 
-    def _note_months(self, relation: str) -> None:
+    def note_months(self, relation: str) -> None:
         """Add the created_at months of the sessions in relation to touched_months: the
         Parquet partitions this run must rewrite."""
         self.touched_months.update(
@@ -254,7 +259,7 @@ class Warehouse:
     def _months_of(self, sessions: pa.Table) -> None:
         self.db.register("new_sessions", sessions.select(["created_at"]))
         try:
-            self._note_months("new_sessions")
+            self.note_months("new_sessions")
         finally:
             self.db.unregister("new_sessions")
 
@@ -270,9 +275,7 @@ class Warehouse:
         unset = f" AND sessions.{column} IS NULL" if first else ""
         self.db.register("marked", data)
         try:
-            self._note_months(
-                f"sessions WHERE session_id IN (SELECT session_id FROM marked){unset}"
-            )
+            self.note_months(f"sessions WHERE session_id IN (SELECT session_id FROM marked){unset}")
             self.db.execute(
                 f"UPDATE sessions SET {column} = m.at FROM marked m "
                 f"WHERE sessions.session_id = m.session_id{unset}"

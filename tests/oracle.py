@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from pipeline.fake_api import FakeDevin
+from pipeline.fake_api.messages import messages as fake_messages
 from pipeline.schema import DATA_TABLES, RUN_TABLES, TABLES, Table
 from pipeline.sources import source_for
 from tests.helpers import query
@@ -53,11 +54,18 @@ def _snapshot(
     return dict(snapshot)
 
 
+def first_prompt(devin: FakeDevin, session_id: str) -> str | None:
+    """A v3 session's initial_user_message: the first user message the fake serves for it."""
+    said = [m["message"] for m in fake_messages(devin, session_id) or [] if m["source"] == "user"]
+    return said[0] if said else None
+
+
 def served(
-    devin: FakeDevin, version: str, ids: list[str] | None = None
+    devin: FakeDevin, version: str, ids: list[str] | None = None, messages: bool = True
 ) -> tuple[Snapshot, set[str]]:
     """Return what the API serves, as the warehouse should hold it, and the ids it serves that
-    do not validate (which an export must report, not store)."""
+    do not validate (which an export must report, not store). In v3, a session's
+    initial_user_message is its first user message, where the run fetched its messages."""
     source = source_for(version)
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     invalid = set()
@@ -73,6 +81,8 @@ def served(
         for name, table_rows in source.rows(session, "oracle", datetime.now(UTC)).items():
             names = next(t for t in DATA_TABLES if t.name == name).column_names
             rows[name] += [dict(zip(names, r, strict=True)) for r in table_rows]
+        if version == "v3" and messages:
+            rows["sessions"][-1]["initial_user_message"] = first_prompt(devin, sid)
     return _snapshot(rows), invalid
 
 

@@ -130,6 +130,10 @@ def clean_rows() -> Rows:
             {"session_id": "c2", "kind": "good", "ordinal": 0, "note_id": "n1", "message": "m", "reason": "r"},
             {"session_id": "c2", "kind": "bad", "ordinal": 0, "message": "a plain string"},
         ],
+        "session_messages": [
+            {"session_id": "c2", "ordinal": 0, "event_id": "e1", "source": "user", "message": "Fix it", "created_at": NOW - DAY},
+            {"session_id": "c2", "ordinal": 1, "event_id": "e2", "source": "devin", "message": "", "created_at": NOW - DAY},
+        ],
         "export_runs": [
             {"run_id": "r1", "started_at": NOW - HOUR, "finished_at": NOW, "mode": "all", "status": "ok", "version": "0.1.0"},
         ],
@@ -215,6 +219,7 @@ API_REQUIRED = {
     "session_tools": ["tool"],
     "child_sessions": ["child_session_id"],
     "note_usages": ["kind", "message"],
+    "session_messages": ["event_id", "source", "message", "created_at"],
     "user_roles": ["role_type"],
     "organizations": ["name"],
     "playbooks": ["title", "body"],

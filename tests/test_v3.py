@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from tests.helpers import KEY, CliResult, query, run_cli, scalar
-from tests.oracle import LINEAGE, differences, in_duckdb, in_parquet, served
+from tests.oracle import LINEAGE, differences, first_prompt, in_duckdb, in_parquet, served
 
 V3_KEY = "cog_TEST-SERVICE-USER-5d2a9e"
 
@@ -96,7 +96,8 @@ def test_ids_with_or_without_their_prefix_reach_the_same_session(server, devin, 
     result = export(server, out, first, second.removeprefix("devin-"))
     assert result.code == 0, result.stderr
     paths = {r["path"] for r in server.requests}
-    assert paths == {f"/v3/enterprise/sessions/{sid}/insights" for sid in (first, second)}
+    assert paths == {f"/v3/enterprise/sessions/{sid}/{what}" for sid in (first, second)
+                     for what in ("insights", "messages")}  # fmt: skip
     stored = {sid for (sid,) in query(out / "devin.duckdb", "select session_id from sessions")}
     assert stored == {first, second}  # the key is the session_id the API returns
 
@@ -111,7 +112,11 @@ def test_a_warehouse_fed_by_v2_then_v3_holds_the_v3_rows_and_nothing_stale(serve
     assert result.code == 0, result.stderr
     assert_exact(out, devin)  # every v2 row replaced by its v3 row, children included
     assert query(db, "select distinct api_version from sessions") == [("v3",)]
-    assert scalar(db, "select count(*) from sessions where initial_user_message is not null") == 0
+    # v3 keeps the prompt in the messages: the first user message, where there is one
+    prompts = sum(first_prompt(devin, sid) is not None for sid in devin.ids())
+    assert scalar(db, "select count(*) from sessions where initial_user_message is not null") == (
+        prompts
+    )
     # The views work on a warehouse fed by both.
     assert scalar(db, "select count(*) from v_sessions") == len(devin)
 

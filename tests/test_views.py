@@ -893,6 +893,8 @@ def test_v_playbook_outcomes(tmp_path: Path) -> None:
         # s1 and s5 ran pb1; s6 a playbook the listing does not hold
         con.execute("update sessions set playbook_id = 'pb1' where session_id in ('s1', 's5')")
         con.execute("update sessions set playbook_id = 'pb9' where session_id = 's6'")
+        # a hand edit: its aggregate made again, as a run keeps it
+        load_sql(con, [p for p in SQL_FILES if p.stem == "agg_playbooks"])
         got = rows(con, "select * from v_playbook_outcomes order by playbook_id")
     assert got == [
         # s1: 2 PRs (merged, open), s5: 1 merged; 2.0 + 0.2 ACUs

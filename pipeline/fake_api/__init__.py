@@ -98,11 +98,13 @@ Modules, one concern each:
     listing.py     cutting a page out of the list, quirks included, for every dialect
     dialect.py     what every API version shares: Request, Route, Answer, Dialect
     v2.py          the v2 dialect: paths, query parsing, page shape, payloads
-    v3.py          the v3 dialect: paths, cursors, filters, generate, page shape
+    v3.py          the v3 dialect: paths, cursors, filters, generate, messages, page shape
     v3_payload.py  a session as v3 sends it, made from its v2 body
     enterprise.py  members, organizations, playbooks, Knowledge notes (FakeDevin.enterprise):
                    their paths in both versions, IdP-only users, items that leave and come
                    back (rotate()), a part's permission withheld (forbid(), --forbid-part)
+    messages.py    a v3 session's messages, consistent with it (its prompt first among the
+                   user's), paged; forbid("messages") makes them 403
     server.py      FakeApiServer: socket, authentication, faults, key echo, gzip, log
     command.py     the command line (python -m pipeline.fake_api runs __main__.py)
 """

@@ -55,6 +55,7 @@ PERMISSIONS = {
     "organizations": "ManageOrganizations",
     "playbooks": "ManageAccountPlaybooks",
     "knowledge": "ManageAccountKnowledge",
+    "messages": "ViewAccountSessions",  # v3 sessions/{devin_id}/messages (v3.py)
 }
 FIRST = (
     "Ada",

@@ -97,7 +97,8 @@ class Faults:
 
     def script(self, key: str, kinds: Iterable[str]) -> None:
         """Gives the next requests for key these faults: a session id (its detail, in any
-        version), "page:<offset>" (a list page), "generate:<session id>" (v3 generate)."""
+        version), "page:<offset>" (a list page), "generate:<session id>" (v3 generate),
+        "messages:<session id>" (v3 messages, every page)."""
         checked = checked_kinds(kinds)
         with self._lock:
             self._scripts[key] = deque(checked)
@@ -169,5 +170,5 @@ def corrupt(payload: dict[str, Any], fault: str) -> None:
         return
     if fault == "missing-field":
         target.pop("created_at", None)
-    else:
-        target["acus_consumed"] = "lots"
+    else:  # a session's ACUs; a message (which has none) its time
+        target["acus_consumed" if "acus_consumed" in target else "created_at"] = "lots"

@@ -3,6 +3,7 @@
     GET  /v3/enterprise/sessions/insights?first=F&after=C&...   a page
     GET  /v3/enterprise/sessions/{devin_id}/insights             one session
     POST /v3/enterprise/sessions/{devin_id}/insights/generate    {"session_id", "status"}
+    GET  /v3/enterprise/sessions/{devin_id}/messages?first=F&after=C   its messages (messages.py)
 
 devin_id is the session id as the payload writes it ('devin-<hex>'): a bare '<hex>' is 404,
 so a client given a bare id must add the prefix. Pages are {"items", "end_cursor",
@@ -26,7 +27,7 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-from . import enterprise
+from . import enterprise, messages
 from .catalog import Bounds
 from .dialect import (
     ID_PATTERN,
@@ -123,13 +124,17 @@ class V3(Dialect):
             return Route("list", None, f"page:{'?' if offset is None else offset}")
         rest = path[len(SESSIONS_PATH) :] if path.startswith(SESSIONS_PATH) else ""
         devin_id, _, tail = rest.partition("/")
-        kind = {"insights": ("detail", "GET"), "insights/generate": ("generate", "POST")}
+        kind = {
+            "insights": ("detail", "GET"),
+            "insights/generate": ("generate", "POST"),
+            "messages": ("messages", "GET"),
+        }
         if not devin_id or tail not in kind:
             return None
         session_id = unquote(devin_id)
         if request.method != kind[tail][1]:
             return Route("not-allowed", session_id)
-        key = session_id if tail == "insights" else f"generate:{session_id}"
+        key = session_id if tail == "insights" else f"{kind[tail][0]}:{session_id}"
         return Route(kind[tail][0], session_id, key)
 
     def answer(self, route: Route, request: Request, context: Context) -> Answer:
@@ -141,6 +146,8 @@ class V3(Dialect):
         session_id = route.session_id or ""
         if not ID_PATTERN.fullmatch(session_id):
             return Answer(422, self.bad_id())
+        if route.kind == "messages":
+            return _messages(session_id, request, context)
         if route.kind == "generate" and context.faults.forbid_generate:
             return Answer(403, {"detail": "Missing permission: ManageAccountSessions"})
         if session_id not in devin:
@@ -190,6 +197,36 @@ class V3(Dialect):
         if route.kind != "detail" or context.quirks.bare_ids:
             return None
         return context.devin.body(route.session_id or "", "v3")
+
+
+def _messages(session_id: str, request: Request, context: Context) -> Answer:
+    """A page of a session's messages (fake_api.messages), by the sessions' cursor."""
+    around = context.devin.enterprise
+    if "messages" in around.forbidden:
+        if around.forbidden_status == 401:
+            return Answer(401, {"detail": "Invalid API key"})
+        permission = enterprise.PERMISSIONS["messages"]
+        return Answer(403, {"detail": f"Missing permission: {permission}"})
+    items = messages.messages(context.devin, session_id)
+    if items is None:
+        return Answer(404, SESSION_NOT_FOUND)
+    first, first_error = parse_bounded_int(request, "first", 100, 1, 200)
+    after = request.last("after")
+    offset = 0 if after is None else decode_cursor(after)
+    if first_error or offset is None:
+        error = first_error or _invalid("after", "Invalid cursor", "value_error")
+        return Answer(422, {"detail": [error]})
+    size = min(first, around.page_cap)
+    following = offset + size if offset + size < len(items) else None
+    return Answer(
+        200,
+        {
+            "items": items[offset : offset + size],
+            "end_cursor": None if following is None else encode_cursor(following),
+            "has_next_page": following is not None,
+            "total": len(items),
+        },
+    )
 
 
 def _named(session_id: str, context: Context) -> str:

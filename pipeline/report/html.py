@@ -38,6 +38,8 @@ from pipeline.report.format import (
     when,
 )
 from pipeline.report.health import health
+from pipeline.report.names import label as person_label
+from pipeline.report.names import names_section
 from pipeline.report.queries import (
     DAILY_DAYS,
     OTHER_ORGS,
@@ -223,7 +225,7 @@ def users(data: ReportData) -> str:
             return f"{acus(r['acus_per_merged_pr'])} per merged PR"
 
         chart = hbars(
-            [(name(r["user_id"]), {"ACUs": float(r["acus"] or 0)}) for r in top.rows],
+            [(person_label(r, "user_id"), {"ACUs": float(r["acus"] or 0)}) for r in top.rows],
             {"ACUs": "#4e79a7"},
             label="Top users by ACUs",
             unit="ACUs",
@@ -258,13 +260,14 @@ def users(data: ReportData) -> str:
                 ("merge rate", True),
                 ("ACUs per merged PR", True),
             ],
-            [cells(r, name(r["user_id"])) for r in top.rows],
+            [cells(r, person_label(r, "user_id")) for r in top.rows],
             classes="users",
             rest=cells(rest, others(rest["members"], "users")) if rest else None,
         )
     return (
-        f'<div><h2>Top users by ACUs</h2>{body}<p class="note">All time, from v_user_usage; '
-        f"{NONE}: sessions without a user (service users).</p></div>"
+        f'<div><h2>Top users by ACUs</h2>{body}<p class="note">All time, from v_user_usage, by '
+        f"name (else email, else id: people not exported); {NONE}: sessions without a user "
+        "(service users).</p></div>"
     )
 
 
@@ -414,6 +417,7 @@ def render(data: ReportData, *, generated_at: datetime, source: str) -> str:
             + daily(data)
             + f'<section id="outcomes" class="grid2">{repos(data)}{users(data)}</section>'
             + f'<section id="analysis" class="grid2">{issues(data)}{action_types(data)}</section>'
+            + names_section(data.names)
             + v3(data)
         )
     period = (

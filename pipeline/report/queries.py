@@ -24,9 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    from pipeline.report.names import Names
 
 # Numbers as DuckDB returns them: counts are int, sums of ACUs Decimal (exact) or float.
 Number = int | float | Decimal
@@ -154,6 +157,7 @@ class ReportData:
     runs: list[dict[str, Any]] = field(default_factory=list)
     checks: Top = field(default_factory=Top)
     last_ok_run: datetime | None = None
+    names: Names | None = None  # playbooks and Knowledge notes (pipeline.report.names)
 
 
 def fetch_dicts(
@@ -274,16 +278,29 @@ def acus_by_org(con: duckdb.DuckDBPyConnection, newest: date) -> DailySeries:
             select org_id, row_number() over (order by sum(acus) desc nulls last, org_id) as rank
             from daily
             group by org_id
+        ),
+        -- the org's name where organizations were exported; the id where none is known, or
+        -- beside the name where two orgs share it
+        named as (
+            select
+                org_id,
+                case
+                    when count(*) over (partition by name) > 1 then name || ' (' || org_id || ')'
+                    else name
+                end as org_name
+            from organizations
+            where nullif(trim(name), '') is not null
         )
         select
             daily.created_date,
             case
-                when ranked.rank <= ? then coalesce(daily.org_id, '(no org)')
+                when ranked.rank <= ? then coalesce(named.org_name, daily.org_id, '(no org)')
                 else ?
             end as org,
             sum(daily.acus) as acus
         from daily
         join ranked on daily.org_id is not distinct from ranked.org_id
+        left join named on daily.org_id = named.org_id
         group by all
         order by min(ranked.rank)
         """,
@@ -353,8 +370,8 @@ def top_users(con: duckdb.DuckDBPyConnection) -> Top:
     found = top(
         con,
         """
-        select user_id, sessions, acus, prs_opened, prs_merged, prs_closed, merge_rate,
-            acus_per_merged_pr
+        select user_id, name, email, sessions, acus, prs_opened, prs_merged, prs_closed,
+            merge_rate, acus_per_merged_pr
         from v_user_usage
         """,
         "acus desc nulls last, user_id nulls last",
@@ -658,6 +675,9 @@ def gather(con: duckdb.DuckDBPyConnection) -> ReportData:
         data.origins = breakdown(con, "origin")
         data.categories = breakdown(con, "category")
         data.sizes = breakdown(con, "session_size")
+        from pipeline.report.names import gather_names  # it reads this module's top()
+
+        data.names = gather_names(con)
         return data
     finally:
         con.execute("rollback")

@@ -22,6 +22,8 @@ with child_rows as (
     select 'child_sessions', session_id, ordinal::varchar from child_sessions
     union all
     select 'note_usages', session_id, kind || ', ' || ordinal from note_usages
+    union all
+    select 'session_messages', session_id, ordinal::varchar from session_messages
 
 )
 

@@ -179,6 +179,26 @@ where session_id is null
 union all
 
 select
+    concat('session_messages(', session_id, ', ', ordinal, ')') as key,
+    concat_ws(', ',
+        case when session_id is null then 'session_id' end,
+        case when ordinal is null then 'ordinal' end,
+        case when event_id is null then 'event_id' end,
+        case when source is null then 'source' end,
+        case when message is null then 'message' end,
+        case when created_at is null then 'created_at' end
+    ) as null_columns
+from session_messages
+where session_id is null
+   or ordinal is null
+   or event_id is null
+   or source is null
+   or message is null
+   or created_at is null
+
+union all
+
+select
     concat('users(', user_id, ')') as key,
     'user_id' as null_columns
 from users

@@ -135,6 +135,18 @@ having count(*) > 1
 union all
 
 select
+    concat('session_messages(', session_id, ', ', ordinal, ')') as key,
+    count(*) as copies
+from session_messages
+where hash(session_id, ordinal) in (
+    select hash(session_id, ordinal) from session_messages group by 1 having count(*) > 1
+)
+group by session_id, ordinal
+having count(*) > 1
+
+union all
+
+select
     concat('users(', user_id, ')') as key,
     count(*) as copies
 from users

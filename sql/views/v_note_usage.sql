@@ -1,16 +1,15 @@
 create or replace view v_note_usage as
 
--- how session analyses judged each note's use (v3 analysis.note_usage)
+-- how session analyses judged each note's use (v3 analysis.note_usage): agg_note_usages,
+-- kept by every run (sql/aggregates)
 with usage_totals as (
 
     select
         note_id,
-        count(*) filter (where kind = 'good') as good_uses,
-        count(*) filter (where kind = 'bad') as bad_uses,
-        count(distinct session_id) as sessions
-    from note_usages
-    where note_id is not null
-    group by note_id
+        good_uses,
+        bad_uses,
+        sessions
+    from agg_note_usages
 
 ),
 

@@ -1,38 +1,18 @@
 create or replace view v_playbook_outcomes as
 
--- the playbook each session ran (v3 playbook_id), with its PR counts
-with session_facts as (
-
-    select
-        stg_sessions.session_id,
-        stg_sessions.playbook_id,
-        stg_sessions.acus_consumed,
-        stg_session_counts.pr_count,
-        stg_session_counts.merged_pr_count,
-        stg_session_counts.closed_pr_count,
-        stg_session_counts.resolved_pr_count
-    from stg_sessions
-
-    left join stg_session_counts
-        on stg_sessions.session_id = stg_session_counts.session_id
-
-    where stg_sessions.playbook_id is not null
-
-),
-
-playbook_totals as (
+-- agg_playbooks holds the sums by playbook, kept by every run (sql/aggregates)
+with playbook_totals as (
 
     select
         playbook_id,
-        count(*) as sessions,
-        count(acus_consumed) as acus_known,
-        sum(acus_consumed) as acus,
-        coalesce(sum(pr_count), 0)::bigint as prs_opened,
-        coalesce(sum(merged_pr_count), 0)::bigint as prs_merged,
-        coalesce(sum(closed_pr_count), 0)::bigint as prs_closed,
-        coalesce(sum(resolved_pr_count), 0)::bigint as prs_resolved
-    from session_facts
-    group by playbook_id
+        sessions,
+        acus_known,
+        acus,
+        prs_opened,
+        prs_merged,
+        prs_closed,
+        prs_resolved
+    from agg_playbooks
 
 ),
 
