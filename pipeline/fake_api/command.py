@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
         "--forbid-part",
         action="append",
         default=[],
-        choices=("people", "organizations", "playbooks", "knowledge"),
+        choices=("people", "organizations", "playbooks", "knowledge", "consumption", "metrics"),
         help="this part's endpoints answer 403 (repeatable)",
     )
     parser.add_argument(
