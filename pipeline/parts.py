@@ -5,7 +5,9 @@ which of them a run includes: --with / --without, the API version, the kind of r
     organizations   organizations                         v2 / v3 organizations
     playbooks       playbooks                             v2 / v3 playbooks
     knowledge       knowledge_notes                       v3 knowledge notes
-    messages, consumption, metrics                        accepted, not exported by this release
+    consumption     consumption_cycles, consumption_daily v2 / v3 billing cycles, daily ACUs
+    metrics         usage_daily, active_users             v2 / v3 usage metrics, v3 DAU/WAU/MAU
+    messages                                              accepted, not exported by this release
 
 An --all run (and --demo) includes every part its API version has; a run by ids or
 --refresh-open alone includes none of these (only messages, not exported yet); --with adds
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from pipeline.errors import UsageError
 
 PARTS = ("people", "organizations", "playbooks", "knowledge", "messages", "consumption", "metrics")
-EXPORTED = ("people", "organizations", "playbooks", "knowledge")  # the others: not yet
+EXPORTED = ("people", "organizations", "playbooks", "knowledge", "consumption", "metrics")
 # What each API version has (enterprise.md): v2 has no knowledge notes and no session messages.
 AVAILABLE = {
     "v2": ("people", "organizations", "playbooks", "consumption", "metrics"),
