@@ -126,7 +126,7 @@ org_limits as (
     select
         cycle_start,
         count(*)::bigint as orgs_with_limit,
-        sum(max_cycle_acu_limit)::bigint as org_limit_acus,
+        sum(max_cycle_acu_limit)::bigint as org_cycle_limits,
         count(*) filter (where forecast > max_cycle_acu_limit)::bigint as orgs_forecast_over_limit
     from org_forecasts
     group by cycle_start
@@ -149,10 +149,10 @@ final as (
         (cycle_totals.billed_acus * (cycles.end_date - cycles.start_date)
             / nullif(cycle_totals.days_elapsed, 0))::decimal(38, 6) as forecast_acus,
         previous_same_day.previous_acus as previous_cycle_acus_same_day,
-        session_cycles.sessions,
+        coalesce(session_cycles.sessions, 0)::bigint as sessions,
         session_cycles.session_acus,
         org_limits.orgs_with_limit,
-        org_limits.org_limit_acus,
+        org_limits.org_cycle_limits,
         org_limits.orgs_forecast_over_limit
     from cycles
 
@@ -183,8 +183,8 @@ comment on column v_billing_cycles.days_elapsed is 'Billing days from its start 
 comment on column v_billing_cycles.billed_acus is 'ACUs billed to the enterprise in the cycle so far, every product, exact; NULL before any billed day.';
 comment on column v_billing_cycles.forecast_acus is 'billed_acus / days_elapsed * days_in_cycle: where the cycle ends at the pace so far (for a finished cycle, its total).';
 comment on column v_billing_cycles.previous_cycle_acus_same_day is 'ACUs billed in the previous cycle over its first days_elapsed days: the same point of the last cycle; NULL for the oldest cycle.';
-comment on column v_billing_cycles.sessions is 'Sessions created in the cycle (by billing day), deleted ones included.';
-comment on column v_billing_cycles.session_acus is 'Their ACUs, an exact DECIMAL sum of acus_consumed (not the bill: see the README''s reconciliation).';
+comment on column v_billing_cycles.sessions is 'Sessions created in the cycle (by billing day), deleted ones included; 0 for none.';
+comment on column v_billing_cycles.session_acus is 'Their ACUs, an exact DECIMAL sum of acus_consumed (not the bill: see the README''s reconciliation); NULL without sessions.';
 comment on column v_billing_cycles.orgs_with_limit is 'Organizations (listed now) with a max_cycle_acu_limit; NULL when none has one or nothing was billed.';
-comment on column v_billing_cycles.org_limit_acus is 'The sum of those organizations'' max_cycle_acu_limit.';
+comment on column v_billing_cycles.org_cycle_limits is 'The sum of those organizations'' max_cycle_acu_limit.';
 comment on column v_billing_cycles.orgs_forecast_over_limit is 'How many of them are forecast (their own Devin ACUs, straight line) past their limit.';
