@@ -72,6 +72,7 @@ class Ledger:
         self.user_orgs: dict[tuple[str, date, str], int] = defaultdict(int)
         self.orgs: dict[tuple[str, date], int] = defaultdict(int)
         self.enterprise: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        self.created: dict[date, list[Spent]] = defaultdict(list)  # sessions by UTC day made
 
 
 class Billing:
@@ -123,6 +124,7 @@ class Billing:
         ledger = Ledger()
         for spent in self.devin.spending():
             self._spread(ledger, spent)
+            ledger.created[datetime.fromtimestamp(spent.created / MICRO, UTC).date()].append(spent)
         first, today = self.cycles()[0][0], self.today()
         seed = self.devin.seed
         for person in self.enterprise.people:
@@ -187,7 +189,7 @@ class Billing:
 
     def usage(self, after: int, before: int) -> dict[str, int]:
         """Counts over the sessions created in [after, before) (epoch microseconds)."""
-        made = [s for s in self.devin.spending() if after <= s.created < before]
+        made = [s for s in self._made(after, before) if after <= s.created < before]
         states = [state for s in made for state in s.pr_states]
         day, searches = datetime.fromtimestamp(after / MICRO, UTC).date(), 0
         while to_micros(datetime(day.year, day.month, day.day, tzinfo=UTC)) < before:
@@ -202,6 +204,15 @@ class Billing:
             "prs_closed": states.count("closed"),
         }
 
+    def _made(self, after: int, before: int) -> list[Spent]:
+        """The sessions created on the UTC days [after, before) touches (whole days)."""
+        created, found = self.ledger().created, []
+        day = datetime.fromtimestamp(after / MICRO, UTC).date()
+        while to_micros(datetime(day.year, day.month, day.day, tzinfo=UTC)) < before:
+            found += created.get(day, [])
+            day += timedelta(days=1)
+        return found
+
     def active(self, period: str, after: int, before: int) -> list[dict[str, int]]:
         """Active users (a session created in the period) per UTC day, ISO week or month
         overlapping [after, before), ascending."""
@@ -210,13 +221,12 @@ class Billing:
             start -= timedelta(days=start.weekday())
         elif period == "month":
             start = start.replace(day=1)
-        spent = self.devin.spending()
         periods = []
         while (begin := to_micros(datetime(start.year, start.month, start.day, tzinfo=UTC))) < before:
             step = {"day": start + timedelta(days=1), "week": start + timedelta(days=7)}
             following = step.get(period) or _add_month(start.replace(day=1))
             end = to_micros(datetime(following.year, following.month, following.day, tzinfo=UTC))
-            users = {s.user_id for s in spent if begin <= s.created < end and s.user_id}
+            users = {s.user_id for s in self._made(begin, end) if s.user_id}
             periods.append({"active_users": len(users), "start_time": begin // MICRO,
                             "end_time": end // MICRO - 1})  # fmt: skip
             start = following

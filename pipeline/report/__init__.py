@@ -21,6 +21,7 @@ import duckdb
 
 from pipeline.errors import FatalError, UsageError
 from pipeline.files import replace_atomically
+from pipeline.report.billing import gather_billing
 from pipeline.report.html import render
 from pipeline.report.queries import gather
 
@@ -52,6 +53,7 @@ def build_report(db_path: Path, out_path: Path, *, now: datetime | None = None) 
         with duckdb.connect(str(db_path), read_only=True) as con:
             con.execute("set TimeZone = 'UTC'")
             data = gather(con)
+            data.billing = gather_billing(con)
     except duckdb.Error as err:
         hint = ""
         if "lock" in str(err).lower():  # DuckDB lets no one read a file a process holds read-write
