@@ -386,7 +386,9 @@ def test_without_leaves_parts_out_and_the_summary_says_so(server, devin, out, tm
     result = export(server, out, "v3", "--all", "--without", "people", "--without",
                     "knowledge,playbooks", "--summary-json", str(summary))  # fmt: skip
     assert result.code == 0, result.stderr
-    assert {r["path"] for r in enterprise_requests(server)} == {"/v3/enterprise/organizations"}
+    listed = {r["path"] for r in enterprise_requests(server)
+              if not r["path"].startswith(("/v3/enterprise/consumption/", "/v3/enterprise/metrics/"))}
+    assert listed == {"/v3/enterprise/organizations"}  # (the bill: tests/test_billing.py)
     parts = json.loads(summary.read_text())["parts"]
     assert parts["people"] == {"status": "skipped", "reason": "--without", "named": False,
                                "rows": {}, "requests": 0}  # fmt: skip
@@ -400,10 +402,10 @@ def test_without_leaves_parts_out_and_the_summary_says_so(server, devin, out, tm
 
 def test_a_part_this_release_does_not_export_yet_is_said_so(server, devin, out, tmp_path):
     summary = tmp_path / "summary.json"
-    result = export(server, out, "v3", devin.ids()[0], "--with", "messages,metrics",
+    result = export(server, out, "v3", devin.ids()[0], "--with", "messages",
                     "--summary-json", str(summary))  # fmt: skip
     assert result.code == 0, result.stderr
-    for part in ("messages", "metrics"):
+    for part in ("messages",):
         assert f"warning: --with {part}: not yet exported by this release" in result.stderr
     parts = json.loads(summary.read_text())["parts"]
     assert parts["messages"]["status"] == "skipped" and parts["messages"]["named"] is True
