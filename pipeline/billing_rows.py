@@ -127,8 +127,15 @@ def _daily(version: str, scope: str, page: LandedPage, run_id: str
                 if products.get(product) is not None:  # review may be absent or null
                     amounts.append((day, product, acus(products[product])))
     rows = [
-        CONSUMPTION_DAILY.row(billing_date=day, scope=scope, scope_id=scope_id, product=product,
-                              acus=value, _run_id=run_id, _extracted_at=received)  # fmt: skip
+        CONSUMPTION_DAILY.row(
+            billing_date=day,
+            scope=scope,
+            scope_id=scope_id,
+            product=product,
+            acus=value,
+            _run_id=run_id,
+            _extracted_at=received,
+        )  # fmt: skip
         for day, product, value in amounts
         if first <= day < end and billing_start(day + timedelta(days=1)) <= received
     ]

@@ -596,8 +596,10 @@ CONSUMPTION_CYCLES = Table(
     "GET /v3/enterprise/consumption/cycles. The newest listed is the current cycle.",
     (
         Column(
-            "cycle_start", "TIMESTAMPTZ",
-            "When the cycle starts (v2 start, v3 after: epoch seconds), 08:00 UTC.", False,
+            "cycle_start",
+            "TIMESTAMPTZ",
+            "When the cycle starts (v2 start, v3 after: epoch seconds), 08:00 UTC.",
+            False,
         ),  # fmt: skip
         _tstz("cycle_end", "When it ends, exclusive (v2 end, v3 before)."),
         _text("api_version", "The API version the row came from: v2 or v3."),
@@ -613,20 +615,26 @@ CONSUMPTION_DAILY = Table(
     "return is absent, never zero. Partitioned by billing month in Parquet.",
     (
         Column(
-            "billing_date", "DATE",
+            "billing_date",
+            "DATE",
             "The billing day: the day that starts at billing_date 08:00 UTC (midnight PST); v2 "
-            "the consumption_by_date key, v3 the UTC date of consumption_by_date[].date.", False,
+            "the consumption_by_date key, v3 the UTC date of consumption_by_date[].date.",
+            False,
         ),  # fmt: skip
         Column("scope", "VARCHAR", "enterprise, organization or user.", False),
         Column(
-            "scope_id", "VARCHAR",
+            "scope_id",
+            "VARCHAR",
             "The organization (organizations.org_id) or person (users.user_id); '' for the "
-            "enterprise.", False,
+            "enterprise.",
+            False,
         ),  # fmt: skip
         Column(
-            "product", "VARCHAR",
+            "product",
+            "VARCHAR",
             "all (the day's total: v2 consumption_by_date value, v3 acus), or from v3 "
-            "acus_by_product: devin, cascade, terminal, review.", False,
+            "acus_by_product: devin, cascade, terminal, review.",
+            False,
         ),  # fmt: skip
         Column("acus", ACUS, "ACUs billed (exact to the millionth, as the API sent them).", False),
         _text("_run_id", "The export run (export_runs.run_id) that last wrote this row."),
@@ -645,7 +653,9 @@ ACTIVE_USERS = Table(
     "/v3/enterprise/metrics/dau, /wau, /mau: UTC days, ISO weeks (Monday), calendar months.",
     (
         Column("period", "VARCHAR", "day (dau), week (wau) or month (mau).", False),
-        Column("start_time", "TIMESTAMPTZ", "The period's start (start_time, epoch seconds).", False),
+        Column(
+            "start_time", "TIMESTAMPTZ", "The period's start (start_time, epoch seconds).", False
+        ),
         _tstz("end_time", "The period's end (end_time, epoch seconds), as the API gives it."),
         _c("active_users", "BIGINT", "Distinct active users in the period (active_users)."),
     ),
@@ -660,10 +670,19 @@ USAGE_DAILY = Table(
         Column("metric_date", "DATE", "The UTC day counted (00:00 to 24:00 UTC).", False),
         _c("sessions_count", "BIGINT", "Sessions created (sessions_count)."),
         _c("searches_count", "BIGINT", "Searches created (searches_count)."),
-        _c("prs_created_count", "BIGINT", "Pull requests created: v3 prs_created_count, v2 prs_opened."),
-        _c("prs_merged_count", "BIGINT", "Pull requests merged: v3 prs_merged_count, v2 prs_merged."),
         _c(
-            "prs_closed_count", "BIGINT",
+            "prs_created_count",
+            "BIGINT",
+            "Pull requests created: v3 prs_created_count, v2 prs_opened.",
+        ),
+        _c(
+            "prs_merged_count",
+            "BIGINT",
+            "Pull requests merged: v3 prs_merged_count, v2 prs_merged.",
+        ),
+        _c(
+            "prs_closed_count",
+            "BIGINT",
             "Pull requests closed unmerged: v3 metrics/prs prs_closed_count, v2 prs_closed.",
         ),  # fmt: skip
     ),

@@ -171,8 +171,12 @@ def test_v_consumption_daily_counts_each_session_on_its_billing_day(server, devi
     for session_id in ids:
         created = _epoch(devin.session(session_id, "v3")["created_at"])
         made[(created - timedelta(hours=8)).date()] += 1
-    got = dict(query(out / "devin.duckdb",
-                     "select billing_date, sessions from v_consumption_daily where sessions > 0"))
+    got = dict(
+        query(
+            out / "devin.duckdb",
+            "select billing_date, sessions from v_consumption_daily where sessions > 0",
+        )
+    )
     assert got == dict(made)
     boundary = (NOW - timedelta(days=3)).date()
     assert made[boundary - timedelta(days=1)] >= 1 and made[boundary] >= 1
@@ -290,9 +294,7 @@ def test_metrics_without_the_cycles_cover_the_sessions_days(server, devin, tmp_p
     oldest = scalar(db, "select min(created_at) from sessions").date()
     days = [d for (d,) in query(db, "select metric_date from usage_daily order by 1")]
     assert days[0] == oldest and days[-1] == datetime.now(UTC).date() - timedelta(days=1)
-    made = Counter(
-        _epoch(devin.session(i, "v3")["created_at"]).date() for i in devin.ids()
-    )
+    made = Counter(_epoch(devin.session(i, "v3")["created_at"]).date() for i in devin.ids())
     got = dict(query(db, "select metric_date, sessions_count from usage_daily"))
     assert {d: n for d, n in got.items() if n} == dict(made)
 

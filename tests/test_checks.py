@@ -263,7 +263,9 @@ def nulls_in_required_columns() -> tuple[Rows, set[str]]:
         else:
             for k in BY_NAME[table].key:
                 value = row[k]  # dates and times (the bill's keys) move, text gets a suffix
-                row[k] = value + (1000 + i) * DAY if isinstance(value, date) else f"{value}-{column}"
+                row[k] = (
+                    value + (1000 + i) * DAY if isinstance(value, date) else f"{value}-{column}"
+                )
         row[column] = None
         plant.setdefault(table, []).append(row)
     for column in V3_REQUIRED:

@@ -386,8 +386,11 @@ def test_without_leaves_parts_out_and_the_summary_says_so(server, devin, out, tm
     result = export(server, out, "v3", "--all", "--without", "people", "--without",
                     "knowledge,playbooks", "--summary-json", str(summary))  # fmt: skip
     assert result.code == 0, result.stderr
-    listed = {r["path"] for r in enterprise_requests(server)
-              if not r["path"].startswith(("/v3/enterprise/consumption/", "/v3/enterprise/metrics/"))}
+    listed = {
+        r["path"]
+        for r in enterprise_requests(server)
+        if not r["path"].startswith(("/v3/enterprise/consumption/", "/v3/enterprise/metrics/"))
+    }
     assert listed == {"/v3/enterprise/organizations"}  # (the bill: tests/test_billing.py)
     parts = json.loads(summary.read_text())["parts"]
     assert parts["people"] == {"status": "skipped", "reason": "--without", "named": False,

@@ -246,8 +246,10 @@ DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
     ),
     "organizations": (
         ("org_id", "name", "created_at", "max_cycle_acu_limit", "api_version"),
-        [("org_a", "Alpha", utc(2023, 1, 1), 50, "v3"),
-         ("org_c", "Gamma", utc(2023, 1, 1), None, "v3")],
+        [
+            ("org_a", "Alpha", utc(2023, 1, 1), 50, "v3"),
+            ("org_c", "Gamma", utc(2023, 1, 1), None, "v3"),
+        ],
     ),  # fmt: skip
     "org_members": (
         ("org_id", "user_id", "org_role", "org_role_name"),
@@ -776,11 +778,22 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "v_issue_labels": (("label", "impact"), ("label", "impact", "issues", "sessions_affected")),
     "v_action_items": (("type",), ("items", "sessions")),
     "v_prompt_feedback": (("session_id", "ordinal"), ("session_id", "ordinal")),
-    "v_people": (("user_id",), ("user_id", "org_count", "sessions", "session_acus", "is_removed",
-                                "billed_acus_current_cycle")),
+    "v_people": (
+        ("user_id",),
+        (
+            "user_id",
+            "org_count",
+            "sessions",
+            "session_acus",
+            "is_removed",
+            "billed_acus_current_cycle",
+        ),
+    ),
     "v_consumption_daily": (("billing_date",), ("billing_date", "sessions")),
-    "v_billing_cycles": (("cycle_start",), ("cycle_start", "is_current", "days_in_cycle",
-                                            "days_elapsed", "sessions")),
+    "v_billing_cycles": (
+        ("cycle_start",),
+        ("cycle_start", "is_current", "days_in_cycle", "days_elapsed", "sessions"),
+    ),
     "v_active_users": (("period", "start_time"), ("period", "start_time", "period_start_date")),
     "v_playbook_outcomes": (
         ("playbook_id",),

@@ -222,7 +222,9 @@ class Billing:
         elif period == "month":
             start = start.replace(day=1)
         periods = []
-        while (begin := to_micros(datetime(start.year, start.month, start.day, tzinfo=UTC))) < before:
+        while (
+            begin := to_micros(datetime(start.year, start.month, start.day, tzinfo=UTC))
+        ) < before:
             step = {"day": start + timedelta(days=1), "week": start + timedelta(days=7)}
             following = step.get(period) or _add_month(start.replace(day=1))
             end = to_micros(datetime(following.year, following.month, following.day, tzinfo=UTC))
@@ -252,7 +254,7 @@ def _moment(value: str | None) -> int | None:
 
 
 def _epoch(value: str | None) -> int | None:
-    return None if value in (None, "") else int(value) * MICRO  # type: ignore[arg-type]
+    return None if value in (None, "") else int(value) * MICRO
 
 
 def answer(version: str, rest: str, request: Request, billing: Billing) -> Answer:
@@ -311,7 +313,7 @@ def _daily(version: str, rest: str, request: Request, billing: Billing, after: i
             for day, value in billing.days("organization", org).items():
                 days[day][0] += value[0]
     else:
-        days = billing.days(scope, scope_id)  # type: ignore[assignment]
+        days = billing.days(scope, scope_id)
     picked = {d: v for d, v in sorted(days.items()) if after <= day_start(d) < before}
     total = sum(sum(v) for v in picked.values())
     if version == "v3":
@@ -357,8 +359,10 @@ def _metrics(version: str, rest: str, billing: Billing, after: int, before: int)
         return Answer(200, billing.active(period, after, before))
     counts = billing.usage(after, before)
     if version == "v2" and name == "usage":
-        return Answer(200, {"prs_opened": counts["prs_created"], "prs_closed": counts["prs_closed"],
-                            "prs_merged": counts["prs_merged"], "sessions_count": counts["sessions"],
+        return Answer(200, {"prs_opened": counts["prs_created"],
+                            "prs_closed": counts["prs_closed"],
+                            "prs_merged": counts["prs_merged"],
+                            "sessions_count": counts["sessions"],
                             "searches_count": counts["searches"]})  # fmt: skip
     if version == "v3" and name == "usage":
         return Answer(200, {"sessions_count": counts["sessions"],

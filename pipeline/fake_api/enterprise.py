@@ -511,8 +511,10 @@ def route(version: str, request: Request) -> Route | None:
         return None
     rest = request.path[len(prefix) :]
     if bill.part_of(rest) is not None:
-        return Route(KIND + rest, None, unquote(rest)) if request.method == "GET" else Route(
-            "not-allowed"
+        return (
+            Route(KIND + rest, None, unquote(rest))
+            if request.method == "GET"
+            else Route("not-allowed")
         )
     listing = _listing(version, rest)
     if listing is None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline.report.charts import Rest, colors_for, esc, hbars, legend, stacked_columns
+from pipeline.report.charts import Rest, esc, hbars, legend, stacked_columns
 from pipeline.report.format import acus, attr_number, count, empty, name, others, table
 from pipeline.report.queries import DAILY_DAYS, TOP_N, Top, fetch_dicts, top
 
@@ -80,8 +80,12 @@ def gather_billing(con: duckdb.DuckDBPyConnection) -> BillingData:
             "forecast / cycle_limit desc, org_id",
             TOP_ORGS,
             ("cycle_limit", "billed", "forecast"),
-            [current["days_in_cycle"], current["days_elapsed"], current["start_date"],
-             current["end_date"]],  # fmt: skip
+            [
+                current["days_in_cycle"],
+                current["days_elapsed"],
+                current["start_date"],
+                current["end_date"],
+            ],  # fmt: skip
         )
         data.people = top(
             con,
@@ -181,7 +185,7 @@ def _cycle(data: BillingData) -> str:
     ]  # fmt: skip
     end = cur["end_date"] - timedelta(days=1)
     return (
-        f'<h2>This billing cycle: {cur["start_date"]:%Y-%m-%d} to {end:%Y-%m-%d}</h2>'
+        f"<h2>This billing cycle: {cur['start_date']:%Y-%m-%d} to {end:%Y-%m-%d}</h2>"
         f'<div class="figures">{"".join(cards)}</div>'
     )
 
@@ -222,7 +226,7 @@ def _limits(data: BillingData) -> str:
         rest=cells(rest, others(rest["members"], "organizations")) if rest else None,
     )  # fmt: skip
     return (
-        f"<div><h2>Forecast against the limit</h2>{body}<p class=\"note\">Each organization's "
+        f'<div><h2>Forecast against the limit</h2>{body}<p class="note">Each organization\'s '
         "Devin ACUs this cycle, on a straight line to its end, against its max_cycle_acu_limit "
         "(organizations; from consumption_daily).</p></div>"
     )
@@ -239,9 +243,7 @@ def _people(data: BillingData) -> str:
         label="Top people by billed ACUs this cycle",
         unit="ACUs",
         fmt=acus,
-        rest=Rest(others(rest["members"], "people"), float(rest["billed"] or 0))
-        if rest
-        else None,
+        rest=Rest(others(rest["members"], "people"), float(rest["billed"] or 0)) if rest else None,
     )
     return (
         f'<div><h2>Top people by billed ACUs</h2><figure>{chart}</figure><p class="note">This '
@@ -260,8 +262,9 @@ def _active_html(data: BillingData) -> str:
         colors = {"active users": "#4e79a7"}
         parts.append(
             "<figure>"
-            + stacked_columns(days, series, colors, label="Daily active users", unit="users",
-                              fmt=count)  # fmt: skip
+            + stacked_columns(
+                days, series, colors, label="Daily active users", unit="users", fmt=count
+            )  # fmt: skip
             + "<figcaption>Daily active users (UTC days), from v_active_users.</figcaption>"
             "</figure>"
         )
