@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
-from tests.helpers import CliResult, query, run_cli, scalar
+from tests.helpers import CliResult, edited, query, run_cli, scalar
 
 KEYS = {"v2": "apk_user_TEST-ADMIN-3f8b1c", "v3": "cog_TEST-SERVICE-USER-8e4d2a"}
 PERMISSION = {"consumption": "ViewAccountConsumption", "metrics": "ViewAccountMetrics"}
@@ -317,3 +317,15 @@ def test_from_raw_rebuilds_the_bill_and_the_metrics(server, devin, tmp_path, ver
         original = query(out / "devin.duckdb", sql)
         assert original or table == "active_users" and version == "v2", table
         assert query(rebuilt / "devin.duckdb", sql) == original, table
+
+
+def test_the_report_of_a_warehouse_without_the_bill_has_no_billing_section(server, tmp_path):
+    out = tmp_path / "out"
+    assert export(server, out, "v3", "--without", "consumption,metrics").code == 0
+    report = (out / "report.html").read_text()
+    assert 'id="billing"' not in report and 'id="active-users"' not in report
+    with edited(out / "devin.duckdb") as con:  # as an older release left it: no such views
+        con.execute("drop view v_billing_cycles")
+        con.execute("drop view v_active_users")
+    assert run_cli("report", "--out", str(out), key=None).code == 0
+    assert 'id="billing"' not in (out / "report.html").read_text()

@@ -51,10 +51,15 @@ class BillingData:
 
 
 def gather_billing(con: duckdb.DuckDBPyConnection) -> BillingData:
+    """The section's data; empty for a warehouse an older release made (no such views yet:
+    the next export creates them)."""
     data = BillingData()
-    data.cycles = fetch_dicts(
-        con, "select * from v_billing_cycles order by cycle_start desc limit 2"
-    )
+    try:
+        data.cycles = fetch_dicts(
+            con, "select * from v_billing_cycles order by cycle_start desc limit 2"
+        )
+    except duckdb.CatalogException:
+        return data
     if data.cycles:
         _daily(con, data)
         current = data.cycles[0]
