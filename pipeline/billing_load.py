@@ -6,7 +6,9 @@ with the scope and the query of each answer), and are written in one transaction
     consumption_cycles   upserted by cycle_start (a cycle no longer listed keeps its row)
     consumption_daily    for each scope an answer covered (the enterprise, an org, a person),
                          its stored days inside the window asked for are replaced by the days
-                         the answer holds: revised days change, a day no longer returned goes
+                         the answer holds: revised days change, a day no longer returned goes;
+                         in v2, people the enterprise's answer no longer names (it names all
+                         who consumed anything in the window) lose their days of the window
     usage_daily          the UTC days asked for, replaced
     active_users         upserted by (period, start_time)
 
@@ -80,6 +82,16 @@ def load_billing(con: duckdb.DuckDBPyConnection, part: str, built: BuiltBilling)
             )
         finally:
             con.unregister("billing_windows")
+        for first, end, named in built.named:  # v2: no one else billed anything then
+            con.register("billing_named", pa.table({"user_id": pa.array(named, pa.string())}))
+            try:
+                con.execute(
+                    "DELETE FROM consumption_daily WHERE scope = 'user' AND billing_date >= ? "
+                    "AND billing_date < ? AND scope_id NOT IN (SELECT user_id FROM billing_named)",
+                    [first, end],
+                )
+            finally:
+                con.unregister("billing_named")
         daily = to_arrow(CONSUMPTION_DAILY, built.rows[CONSUMPTION_DAILY.name])
         _replace(con, CONSUMPTION_DAILY.name, daily, _key(CONSUMPTION_DAILY.key))
         written = {CONSUMPTION_CYCLES.name: cycles.num_rows, CONSUMPTION_DAILY.name: daily.num_rows}

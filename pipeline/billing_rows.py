@@ -36,6 +36,9 @@ class BuiltBilling:
     rows: dict[str, list[tuple[Any, ...]]]
     # consumption: (scope, scope_id, first billing date, end exclusive) each answer covered
     windows: list[tuple[str, str, date, date]] = field(default_factory=list)
+    # v2: the enterprise's answer names everyone who consumed anything in its window
+    # (consumption_by_user): (first, end, those named); anyone else billed nothing there
+    named: list[tuple[date, date, list[str]]] = field(default_factory=list)
     days: list[date] = field(default_factory=list)  # metrics: the UTC days asked for
     invalid: list[str] = field(default_factory=list)  # what was wrong, by answer
 
@@ -87,6 +90,9 @@ def _consumption(version: str, pages: list[LandedPage], run_id: str, built: Buil
             continue
         built.windows.append(window)
         built.rows[CONSUMPTION_DAILY.name] += rows
+        by_user = page.data.get("consumption_by_user") if version == "v2" else None
+        if scope == "enterprise" and isinstance(by_user, dict):
+            built.named.append((window[2], window[3], sorted(by_user)))
 
 
 def _window_day(value: Any) -> date:

@@ -28,6 +28,7 @@ PERMISSION = {"consumption": "ViewAccountConsumption", "metrics": "ViewAccountMe
 # The fake's clock well in the past: every day it serves is complete by the exporter's clock,
 # and a test can move it on by weeks.
 NOW = (datetime.now(UTC) - timedelta(days=60)).replace(hour=0, minute=0, second=0, microsecond=0)
+WORK = Path(".devin-export") / "work.duckdb"
 BILL = "select billing_date, scope, scope_id, product, acus from consumption_daily"
 Row = tuple[date, str, str, str, Decimal]
 
@@ -329,3 +330,23 @@ def test_the_report_of_a_warehouse_without_the_bill_has_no_billing_section(serve
         con.execute("drop view v_active_users")
     assert run_cli("report", "--out", str(out), key=None).code == 0
     assert 'id="billing"' not in (out / "report.html").read_text()
+
+
+def test_v2_a_person_the_bill_no_longer_names_loses_the_window_days(server, devin, tmp_path):
+    # v2 asks only the people its enterprise answer names (consumption_by_user); someone it no
+    # longer names billed nothing in the window: a stored day of theirs there goes.
+    out = tmp_path / "out"
+    assert export(server, out, "v2").code == 0
+    db = out / "devin.duckdb"
+    listed = cycles(server, "v2")
+    inside = (listed[-1][0] - timedelta(hours=8)).date()
+    before = (listed[0][0] - timedelta(hours=8)).date()
+    with edited(out / WORK) as con:  # the working copy: runs write it, then publish it
+        con.execute(
+            "insert into consumption_daily (billing_date, scope, scope_id, product, acus) "
+            "values (?, 'user', 'user_gone', 'all', 3.5), (?, 'user', 'user_gone', 'all', 1.5)",
+            [inside, before],
+        )
+    assert export(server, out, "v2").code == 0
+    assert query(db, "select billing_date, acus from consumption_daily where scope_id = "
+                     "'user_gone'") == [(before, Decimal("1.5"))]  # fmt: skip
