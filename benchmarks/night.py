@@ -30,6 +30,8 @@ from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, api_process,
 from benchmarks.datasets import SEED, TEXT, ensure_datasets, line_session_id
 from benchmarks.measure import JobResult, Stat, run_job, stat
 from pipeline.fake_api import FakeDevin
+from pipeline.publish import SPARE
+from pipeline.warehouse import STATE_DIR
 
 NIGHT_DIR = WORK / "night"
 API_KEY = "bench-key"
@@ -52,7 +54,8 @@ class NightResult:
     sessions: int  # in the warehouse before the night
     order: str = NONE  # how the base warehouse stored its sessions (ORDERS), NONE if empty
     jobs: list[JobResult] = field(default_factory=list)
-    steps: dict[str, float] = field(default_factory=dict)  # parquet_seconds, publish_seconds...
+    step_runs: list[dict[str, float]] = field(default_factory=list)  # each night's step_seconds
+    steps: dict[str, float] = field(default_factory=dict)  # db_bytes of the published file
     work_bytes: int = 0
     report_bytes: list[int] = field(default_factory=list)  # report.html after each night
     check_scopes: dict[str, int] = field(default_factory=dict)  # the last night's checks
@@ -71,6 +74,11 @@ class NightResult:
     @property
     def report_seconds(self) -> Stat:
         return stat([j.wall_s for j in self.report_jobs])
+
+    def step(self, name: str) -> float:
+        """The median seconds of a finishing step (the nights' summaries' step_seconds)."""
+        values = [run.get(name, 0.0) for run in self.step_runs]
+        return stat(values).median if values else 0.0
 
 
 Nights = dict[tuple[int, str], NightResult]  # (sessions, order) -> its nights; (EMPTY, NONE)
@@ -148,10 +156,17 @@ def _creation_order(sessions: int, source: Path) -> tuple[Path, Path]:
 
 
 def build_base(data: Path, sessions: int, order: str) -> tuple[Path, JobResult]:
-    """A warehouse of the base sessions, built by --from-raw (every night starts from a copy)."""
+    """A warehouse of the base sessions, built by --from-raw (every night starts from a copy).
+
+    A warehouse that has had nights keeps the file published the night before last as the spare
+    that publishing patches (pipeline.publish); the base gets a copy of its own published file
+    as that spare, so a night patches it as its next night would (the real spare differs by one
+    more night's blocks).
+    """
     out = fresh_dir(NIGHT_DIR / f"base-{sessions}-{order}")
     cmd: list[str | Path] = [PYTHON, RUN_EXPORT, "--from-raw", data, "--out", out, "--quiet"]
     job = run_job(cmd, NIGHT_DIR / f"base-{sessions}-{order}.log", cwd=ROOT)
+    shutil.copyfile(out / "devin.duckdb", out / STATE_DIR / SPARE)
     return out, job
 
 
@@ -237,7 +252,7 @@ def run_night(quick: bool, reps: int) -> Nights:
         for order in ORDERS:
             out, result = work / f"out-{sessions}-{order}", results[(sessions, order)]
             result.report_jobs = _report_alone(out, work, reps)
-            result.steps = _finish_steps(out, work)
+            result.steps["db_bytes"] = (out / "devin.duckdb").stat().st_size
             shutil.rmtree(bases[order])
     shutil.rmtree(work / f"out-{EMPTY}-{NONE}", ignore_errors=True)
     return results
@@ -247,6 +262,7 @@ def _one_night(api: NightApi, base: Path | None, out: Path, result: NightResult,
     _copy(base, out)
     job, record = _night_summary(api, out, out.parent / f"{out.name}-rep{rep}.log")
     result.jobs.append(job)
+    result.step_runs.append(record.get("step_seconds", {}))
     result.report_bytes.append((out / REPORT).stat().st_size)
     scopes: dict[str, int] = {}
     for check in record.get("quality_checks", []):
@@ -258,15 +274,6 @@ def _report_alone(out: Path, work: Path, reps: int) -> list[JobResult]:
     """`run_export.py report` on the warehouse a night left, reps times."""
     cmd: list[str | Path] = [PYTHON, RUN_EXPORT, "report", "--out", out]
     return [run_job(cmd, work / f"report-{out.name}-{n}.log", cwd=ROOT) for n in range(reps)]
-
-
-def _finish_steps(out: Path, work: Path) -> dict[str, float]:
-    """Parquet and publishing alone, on the warehouse a night left (jobs/finish_steps.py)."""
-    result = work / "steps.json"
-    run_job([PYTHON, JOBS / "finish_steps.py", out, result], work / "steps.log", cwd=ROOT)
-    record = orjson.loads(result.read_bytes())
-    shutil.rmtree(out)
-    return {k: float(v) for k, v in record.items() if k != "months"}
 
 
 def fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:

@@ -144,7 +144,6 @@ def commands_section(
             "DEVIN_API_KEY=bench-key .venv/bin/python run_export.py --ids-file ids.txt --out COPY "
             "--api-url URL --quiet --concurrency 16 --summary-json S",
             ".venv/bin/python run_export.py report --out COPY   # the report alone",
-            ".venv/bin/python benchmarks/jobs/finish_steps.py COPY RESULT   # Parquet, publishing",
         ]
     lines += ["```", ""]
     lines += _setup_lines(info)
@@ -541,15 +540,16 @@ def night_section(night: Nights) -> list[str]:
         "every block; **the targets are judged on it**) and in **creation** order (as nights "
         "fill a warehouse: each month's rows together, the kindest case). Each night is paired "
         "with the night into an empty folder of the same repetition. *report alone*: "
-        "`run_export.py report` on the warehouse the night left. *Parquet* and *publishing* "
-        "are the two finishing steps timed alone on it (jobs/finish_steps.py). *checks*: the "
+        "`run_export.py report` on the warehouse the night left. *checks s*, *Parquet s*, "
+        "*publishing s*: the night's finishing steps, medians of its summaries' step_seconds. "
+        "*checks*: the "
         "scopes of the night's quality checks (`run`: the night's sessions only; `warehouse`: "
         "every row), from its summary.",
         "",
         "| warehouse | order | runs | seconds | peak RSS MiB | / empty, time | / empty, memory "
-        "| report.html kB | report alone s | Parquet s | publishing s | devin.duckdb MB "
-        "| checks |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| report.html kB | report alone s | checks s | Parquet s | publishing s "
+        "| devin.duckdb MB | checks |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for (size, order), r in sorted(night.items(), key=lambda kv: (kv[0][0], _order_rank(kv[0]))):
         ratios = ("–", "–") if size == EMPTY else (
@@ -563,7 +563,7 @@ def night_section(night: Nights) -> list[str]:
             f"| {order or '–'} | {len(r.jobs)} | {fmt(r.seconds, 2)} | {fmt(r.peak_rss)} "
             f"| {ratios[0]} | {ratios[1]} | {_kb(r.report_bytes)} "
             f"| {fmt(r.report_seconds, 2) if r.report_jobs else '–'} "
-            f"| {steps.get('parquet_seconds', 0):.2f} | {steps.get('publish_seconds', 0):.2f} "
+            f"| {r.step('checks'):.2f} | {r.step('parquet'):.2f} | {r.step('publish'):.2f} "
             f"| {steps.get('db_bytes', 0) / 1e6:,.0f} | {_scopes(r.check_scopes)} |"
         )
     lines += [""] + _builds(night) + [""] + _extrapolation(night)
@@ -610,8 +610,8 @@ def _extrapolation(night: Nights) -> list[str]:
     quantities = {
         "night, seconds": lambda r: r.seconds.median,
         "report alone, seconds": lambda r: r.report_seconds.median if r.report_jobs else 0.0,
-        "publishing, seconds": lambda r: r.steps.get("publish_seconds", 0.0),
-        "Parquet, seconds": lambda r: r.steps.get("parquet_seconds", 0.0),
+        "publishing, seconds": lambda r: r.step("publish"),
+        "Parquet, seconds": lambda r: r.step("parquet"),
         "devin.duckdb, MB": lambda r: r.steps.get("db_bytes", 0.0) / 1e6,
     }
     for name, value in quantities.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,24 +43,38 @@ def replace_atomically(tmp: Path, target: Path) -> None:
 _FICLONE = 0x40049409  # linux/fs.h: share the blocks of a file, copy-on-write
 
 
-def clone_or_copy(source: Path, target: Path) -> None:
-    """Copy source to target: a copy-on-write clone where the file system offers one (btrfs,
-    XFS, ...: no data moved whatever the size), else one sequential copy inside the kernel."""
+def clone(source: Path, target: Path) -> bool:
+    """Make target a copy-on-write clone of source where the file system offers one (btrfs,
+    XFS, ...: no data moved whatever the size); False (target removed) where it does not."""
     with open(source, "rb") as src, open(target, "wb") as dst:
         try:
             fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
-            return
+            return True
         except OSError:
             pass
-        try:
-            size, copied = os.fstat(src.fileno()).st_size, 0
-            while copied < size:
-                step = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
-                if step == 0:
-                    break
-                copied += step
-        except OSError:  # no copy_file_range across these file systems: copy in user space
-            src.seek(0)
-            dst.seek(0)
-            dst.truncate()
-            shutil.copyfileobj(src, dst, 1 << 20)
+    target.unlink()
+    return False
+
+
+def copy_whole(source: Path, target: Path) -> None:
+    """Copy source to target in one sequential copy inside the kernel."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        copy_range(src.fileno(), dst.fileno(), 0, os.fstat(src.fileno()).st_size)
+
+
+def copy_range(src: int, dst: int, offset: int, length: int) -> None:
+    """Copy length bytes at offset of src to the same offset of dst."""
+    done = 0
+    try:
+        while done < length:
+            step = os.copy_file_range(src, dst, length - done, offset + done, offset + done)
+            if step == 0:
+                return
+            done += step
+    except OSError:  # no copy_file_range across these file systems: copy in user space
+        while done < length:
+            chunk = os.pread(src, min(1 << 20, length - done), offset + done)
+            if not chunk:
+                return
+            os.pwrite(dst, chunk, offset + done)
+            done += len(chunk)

@@ -23,6 +23,13 @@ root instead would lose that column, and Spark refuses a folder mixing both layo
 DIR/parquet/.state.json names the last run whose Parquet step finished. Sessions written since
 then by a run that died before its own Parquet step are rewritten by the next run; without that
 file (a first run, an older layout, a deleted folder) every partition is rewritten.
+
+A month's partition is rewritten from its old file, less the sessions written since that run,
+plus those sessions' rows from DuckDB. A month's rows are contiguous in its file but may be
+anywhere in DuckDB's tables (ids files, backfills and late refreshes store sessions in no order
+of month): reading them from DuckDB would decompress nearly every block of every table, reading
+the old file costs the month's size, and the sessions just written sit together at the tables'
+end. A partition whose file is missing or has another schema is read from DuckDB.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ EMPTY_PARTITION = f"{PARTITION_KEY}=empty"  # the one file of a table without ro
 NULL_MONTH = "__HIVE_DEFAULT_PARTITION__"  # Hive's name for a NULL key (created_at is required)
 STAGING = ".staging"
 PICKED = "parquet_picked_rows"  # a relation registered while a table is read
+CHANGED = "parquet_changed_sessions"  # the sessions changed since the last Parquet step
 STATE_FILE = ".state.json"
 LAYOUT = 2  # 1: one file per table; 2: Hive-partitioned by created_month
 READ_ROWS = 4_096  # rows per batch read from DuckDB: a batch of sessions is about 6 MB
@@ -92,10 +100,16 @@ def write_snapshots(
         state = _read_state(parquet_dir) if run_id is not None else None
         if run_id is not None and state is None:
             months = None  # no record of what is there: rebuild it all
+        changed = None
         if months is not None and state is not None:
-            since = _months_since(con, state)
-            months = None if since is None else months | since
-        dataset = _Dataset(parquet_dir, months)
+            changed = _changed_since(con, state)
+            if changed is None:
+                months = None
+            else:
+                months = months | set(changed.column(PARTITION_KEY).to_pylist())
+        dataset = _Dataset(parquet_dir, months, changed)
+        if changed is not None:
+            con.register(CHANGED, changed)
         try:
             for table in TABLES:
                 if table.per_session:
@@ -105,6 +119,8 @@ def write_snapshots(
                 else:
                     dataset.write_whole(con, table)
         finally:
+            if changed is not None:
+                con.unregister(CHANGED)
             shutil.rmtree(dataset.staging, ignore_errors=True)
         if run_id is not None:
             _write_state(parquet_dir, run_id)
@@ -133,21 +149,22 @@ def _write_state(parquet_dir: Path, run_id: str) -> None:
     _durable_rename(tmp, parquet_dir / STATE_FILE)
 
 
-def _months_since(con: duckdb.DuckDBPyConnection, state: dict[str, str]) -> set[str] | None:
-    """Months of sessions written, or marked deleted, by runs after the last one whose Parquet
-    step finished (runs started later: they never overlap); None if that run is unknown."""
+def _changed_since(con: duckdb.DuckDBPyConnection, state: dict[str, str]) -> pa.Table | None:
+    """The sessions (session_id, created_month) written, or marked, by runs after the last one
+    whose Parquet step finished (runs started later: they never overlap); None if that run is
+    unknown."""
     started = con.execute(
         "SELECT started_at FROM export_runs WHERE run_id = ?", [state["run_id"]]
     ).fetchall()
     if not started:
         return None
-    rows = con.execute(
-        f"SELECT DISTINCT {_month_sql('created_at')} FROM sessions WHERE _run_id IN "
-        "(SELECT run_id FROM export_runs WHERE started_at >= ? AND run_id <> ?) "
-        "OR deleted_at >= ?::TIMESTAMPTZ",
-        [started[0][0], state["run_id"], state["finished_at"]],
-    ).fetchall()
-    return {m for (m,) in rows}
+    return con.sql(
+        f"SELECT session_id, {_month_sql('created_at')} AS {PARTITION_KEY} FROM sessions "
+        "WHERE _run_id IN (SELECT run_id FROM export_runs WHERE started_at >= $started "
+        "AND run_id <> $run) OR deleted_at >= $finished::TIMESTAMPTZ "
+        "OR analysis_requested_at >= $finished::TIMESTAMPTZ",
+        params={"started": started[0][0], "run": state["run_id"], "finished": state["finished_at"]},
+    ).to_arrow_table()
 
 
 def _month_sql(column: str) -> str:
@@ -176,59 +193,63 @@ def _month_filter(months: set[str] | None) -> str:
 
 
 def _query(table: Table, months: set[str] | None) -> str:
-    """Rows of the months asked for, each with its session's month, in no particular order."""
-    where = _month_filter(months)
-    month = f"{_month_sql('created_at')} AS {PARTITION_KEY}"
-    if table.name == "sessions":
-        # Columns by name: an upgraded table may hold them in another order.
-        columns = ", ".join(table.column_names)
-        return f"SELECT {columns}, {month} FROM sessions WHERE {where}"
-    columns = ", ".join(f"t.{c}" for c in table.column_names)
-    if months is not None:
-        # Two steps, the rows' positions first (PICKED): joining on session_id reads every
-        # column of every row of the table, joining on rowid only the blocks holding the rows
-        # asked for, which are together at the end of the table for recent months.
+    """Rows of every month (None), or the rows picked (PICKED), each with its session's month."""
+    columns = ", ".join(f"t.{c}" for c in table.column_names)  # by name: an upgraded table
+    if months is None:  # may hold them in another order
+        month = f"{_month_sql('created_at')} AS {PARTITION_KEY}"
+        if table.name == "sessions":
+            return f"SELECT {columns}, {month} FROM sessions t"
         return (
-            f"SELECT {columns}, p.{PARTITION_KEY} FROM {table.name} t "
-            f"JOIN {PICKED} p ON t.rowid = p.row_id"
+            f"SELECT {columns}, s.{PARTITION_KEY} FROM {table.name} t JOIN "
+            f"(SELECT session_id, {month} FROM sessions) s ON t.session_id = s.session_id"
         )
+    # Two steps, the rows' positions first (PICKED): joining on session_id reads every column of
+    # every row of the table, joining on rowid only the blocks holding the rows picked.
     return (
-        f"SELECT {columns}, s.{PARTITION_KEY} FROM {table.name} t JOIN "
-        f"(SELECT session_id, {month} FROM sessions) s ON t.session_id = s.session_id"
+        f"SELECT {columns}, p.{PARTITION_KEY} FROM {table.name} t "
+        f"JOIN {PICKED} p ON t.rowid = p.row_id"
     )
 
 
-def _picked(table: Table, months: set[str]) -> str:
-    """The rowids of a child table's rows of the months, with their month (rows written only)."""
+def _picked(table: Table, months: set[str], changed: bool) -> str:
+    """The rowids of the table's rows to read from DuckDB, with their month: those of the
+    sessions changed (CHANGED) or, without that list, of every session of the months."""
+    if changed:
+        sessions = f"SELECT session_id, {PARTITION_KEY} FROM {CHANGED}"
+    else:
+        sessions = (
+            f"SELECT session_id, {_month_sql('created_at')} AS {PARTITION_KEY} FROM sessions "
+            f"WHERE {_month_filter(months)}"
+        )
     return (
-        f"SELECT t.rowid AS row_id, s.{PARTITION_KEY} FROM {table.name} t JOIN "
-        f"(SELECT session_id, {_month_sql('created_at')} AS {PARTITION_KEY} FROM sessions "
-        f"WHERE {_month_filter(months)}) s ON t.session_id = s.session_id"
+        f"SELECT t.rowid AS row_id, s.{PARTITION_KEY} FROM {table.name} t JOIN ({sessions}) s "
+        "ON t.session_id = s.session_id"
     )
 
 
 @contextmanager
 def _rows(
-    con: duckdb.DuckDBPyConnection, table: Table, months: set[str] | None
+    con: duckdb.DuckDBPyConnection, table: Table, months: set[str] | None, changed: bool
 ) -> Iterator[pa.RecordBatchReader]:
-    """Stream the table's rows of the months, each with its created_month."""
-    picked = table.name != "sessions" and months is not None
-    if picked:
-        assert months is not None
-        con.register(PICKED, con.sql(_picked(table, months)).to_arrow_table())
+    """Stream the table's rows to read from DuckDB, each with its created_month."""
+    if months is not None:
+        con.register(PICKED, con.sql(_picked(table, months, changed)).to_arrow_table())
     try:
         yield con.sql(_query(table, months)).to_arrow_reader(READ_ROWS)
     finally:
-        if picked:
+        if months is not None:
             con.unregister(PICKED)
 
 
 class _Dataset:
     """DIR/parquet while a run rewrites it: staging beside the tables, and what changed."""
 
-    def __init__(self, parquet_dir: Path, months: set[str] | None) -> None:
+    def __init__(
+        self, parquet_dir: Path, months: set[str] | None, changed: pa.Table | None = None
+    ) -> None:
         self.root = parquet_dir
         self.months = months
+        self.changed = changed  # with months: the sessions to read from DuckDB
         self.snapshot = Snapshot(months=None if months is None else sorted(months))
         self.staging = parquet_dir / STAGING
         shutil.rmtree(self.staging, ignore_errors=True)  # a crashed run's leftovers
@@ -239,12 +260,14 @@ class _Dataset:
         table_dir = self.root / table.name
         table_dir.mkdir(exist_ok=True)
         before = set(_partitions_on_disk(table_dir))
-        with (
-            _PartitionWriter(table, self.staging / table.name) as writer,
-            _rows(con, table, self.months) as reader,
-        ):
-            for batch in reader:
-                writer.add(batch)
+        carried = self._carried(table, before)
+        with _PartitionWriter(table, self.staging / table.name) as writer:
+            if carried is not None:
+                for month, path in carried.items():
+                    self._carry(path, month, writer)
+            with _rows(con, table, self.months, carried is not None) as reader:
+                for batch in reader:
+                    writer.add(batch)
         staged = writer.staged
         # A file of layout 1, at the table's root, goes before any partition comes in: beside
         # them it would be read twice, and Spark refuses a folder mixing both layouts.
@@ -264,6 +287,34 @@ class _Dataset:
         if left and empty.exists():
             self._remove(empty)
         fsync_dir(table_dir)
+
+    def _carried(self, table: Table, before: set[str]) -> dict[str, Path] | None:
+        """The old files of the months rewritten, to carry their unchanged sessions' rows over;
+        None when the months are read from DuckDB (no list of the sessions changed, or a file
+        missing or of another schema)."""
+        if self.months is None or self.changed is None:
+            return None
+        files = {}
+        for month in sorted(self.months & before):
+            path = partition_dir(self.root, table, month) / file_name(table)
+            try:
+                usable = pq.read_schema(path).equals(table.arrow_schema)
+            except (OSError, pa.ArrowException):
+                usable = False
+            if not usable:
+                return None
+            files[month] = path
+        return files
+
+    def _carry(self, path: Path, month: str, writer: _PartitionWriter) -> None:
+        """Add the rows of a partition's old file but those of the sessions changed."""
+        assert self.changed is not None
+        changed = self.changed.column("session_id")
+        with pq.ParquetFile(path) as old:
+            for batch in old.iter_batches(READ_ROWS):
+                kept = batch.filter(pc.invert(pc.is_in(batch.column("session_id"), changed)))
+                if kept.num_rows:
+                    writer.add_month(month, kept)
 
     def write_by_month(self, con: duckdb.DuckDBPyConnection, table: Table) -> None:
         """Rewrite every partition of a table partitioned by the month of its own DATE column
@@ -369,9 +420,21 @@ class _PartitionWriter:
         keys = pc.dictionary_encode(batch.column(self.key))
         data = pa.Table.from_batches([batch.drop_columns([self.key])]).cast(self.schema)
         months = keys.dictionary.to_pylist()
-        for number, month in enumerate(months):
-            part = data if len(months) == 1 else data.filter(pc.equal(keys.indices, number))
-            self._wait(str(month), part)
+        if len(months) == 1:
+            self._wait(str(months[0]), data)
+            return
+        # Rows of many months (a warehouse in random order): one sort, then a slice a month,
+        # not a filter of the whole batch a month
+        data = data.take(pc.sort_indices(keys.indices))
+        runs = pc.value_counts(keys.indices)
+        numbers, counts = runs.field(0).to_pylist(), runs.field(1).to_pylist()
+        start = 0
+        for number, count in sorted(zip(numbers, counts, strict=True)):
+            self._wait(str(months[number]), data.slice(start, count))
+            start += count
+
+    def add_month(self, month: str, batch: pa.RecordBatch) -> None:
+        self._wait(month, pa.Table.from_batches([batch]).cast(self.schema))
 
     def _wait(self, month: str, part: pa.Table) -> None:
         self._waiting.setdefault(month, []).append(part)

@@ -27,6 +27,8 @@ class Summary:
     failed: int = 0
     duration_seconds: float = 0.0
     fetch_seconds: float = 0.0  # first request to last answer handled; 0 for --from-raw
+    # The finishing steps' seconds: views, checks, parquet, publish, report, mirror
+    step_seconds: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     watermark: datetime | None = None
@@ -140,6 +142,7 @@ def summary_record(summary: Summary | None, code: int, error: str | None = None)
         "duration_seconds": round(summary.duration_seconds, 3),
         "sessions_per_second": round(summary.sessions_per_second, 1),
         "fetch_seconds": round(summary.fetch_seconds, 3),
+        "step_seconds": summary.step_seconds,
         "insights_generation": summary.insights,
         "quality_checks": [
             {

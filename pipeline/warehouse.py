@@ -19,7 +19,8 @@ from pipeline.aggregates import INPUTS as AGGREGATE_INPUTS
 from pipeline.aggregates import Aggregates
 from pipeline.batch import Batch, to_arrow
 from pipeline.errors import FatalError
-from pipeline.files import clone_or_copy, replace_atomically, storage_errors
+from pipeline.files import replace_atomically, storage_errors
+from pipeline.publish import publish_file
 from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, EXPORT_RUNS, SESSIONS, TABLES, Table
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -415,13 +416,12 @@ class Warehouse:
             self.db.execute("CHECKPOINT")
 
     def publish(self) -> Path:
-        """Checkpoint and close the working copy, then put a copy of it over DIR/devin.duckdb."""
+        """Checkpoint and close the working copy, then put a copy of it over DIR/devin.duckdb
+        (pipeline.publish)."""
         with storage_errors(str(self.published_path)):
             self.db.execute("CHECKPOINT")
             self.close()
-            tmp = self.out_dir / f".{self.published_path.name}.tmp"
-            clone_or_copy(self.work_path, tmp)
-            replace_atomically(tmp, self.published_path)
+            publish_file(self.work_path, self.published_path, self.state_dir)
         return self.published_path
 
 

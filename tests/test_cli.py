@@ -241,6 +241,10 @@ def test_summary_json_for_machines(server, out, tmp_path):
     assert record["sessions_exported"] == 2
     assert record["rows"]["sessions"] == 2
     assert 0 < record["fetch_seconds"] <= record["duration_seconds"]
+    steps = record["step_seconds"]
+    assert set(steps) == {"views", "checks", "parquet", "publish", "report"}  # no mirror asked
+    assert all(s > 0 for s in steps.values())
+    assert record["fetch_seconds"] + sum(steps.values()) <= record["duration_seconds"]
     assert str(out / "devin.duckdb") in record["paths"]
 
 

@@ -365,3 +365,33 @@ def test_a_query_larger_than_duckdbs_memory_spills_under_the_state_folder(tmp_pa
     finally:
         warehouse.close()
     assert not (tmp_path / ".tmp").exists()
+
+
+def test_a_night_carries_its_months_other_sessions_over_from_the_old_file(server, out, exported):
+    changed, kept, other = server.devin.ids()[2:5]
+    for day, session in enumerate((changed, kept, other), start=10):
+        server.devin.update(session, created_at=f"2025-03-{day}T12:00:00Z")
+    export(server, out, changed, kept, other)
+    server.devin.update(changed, title="changed by the night")
+    export(server, out, changed)
+    assert_same_rows_as_duckdb(out)  # a month of three sessions, one of them rewritten
+
+    march = out / "parquet" / "sessions" / f"{PARTITION_KEY}=2025-03" / "sessions.parquet"
+
+    def titles() -> dict[str, str]:
+        rows = pq.read_table(march, columns=["session_id", "title"]).to_pylist()
+        return {r["session_id"]: r["title"] for r in rows}
+
+    stored = titles()[kept]
+    with duckdb.connect(str(out / STATE_DIR / "work.duckdb")) as con:  # no run wrote this
+        con.execute("UPDATE sessions SET title = 'edited by hand' WHERE session_id = ?", [kept])
+    export(server, out, changed)
+    assert titles()[kept] == stored  # the unchanged session's rows came from the old file
+    assert titles()[changed] == "changed by the night"
+
+    # A file of another schema (an older release's, a hand-made one) is not carried over: the
+    # month is read from DuckDB.
+    pq.write_table(pq.read_table(march).drop_columns(["title"]), march)
+    export(server, out, changed)
+    assert titles()[kept] == "edited by hand"
+    assert_same_rows_as_duckdb(out)

@@ -1,9 +1,13 @@
-"""Every query of the report, and nothing else: the only module that knows view and column names.
+"""Every query of the report, and nothing else: the only module that knows table, view and
+column names.
 
-Figures come from the analyst views (v_daily_usage, v_pull_requests, v_repo_outcomes,
-v_user_usage, v_issue_labels, v_action_items, and stg_sessions, the staging view v_sessions
-adds its counts to: a figure of sessions alone reads it, so as not to count every child table
-for nothing), so the report always says what an analyst querying the warehouse would find.
+Figures come from the small aggregate tables every run keeps (sql/aggregates: agg_daily,
+agg_session_values, agg_issue_labels, agg_action_types, agg_spellings) and the analyst views
+over them (v_repo_outcomes, v_user_usage), so the report says what an analyst querying the
+warehouse would find and reads no session's rows: its time does not grow with the warehouse.
+Free text (issue labels and impacts, action item types) is ranked by its text_key group (as
+v_issue_labels and v_action_items group it) and only the groups shown are named, each by its
+most common spelling, as those views name them: naming every group costs as much as the groups.
 Data health reads the run log (export_runs, export_errors, quality_checks) directly: those are
 records of runs, not figures.
 
@@ -12,8 +16,7 @@ does not move anything here; a renamed column is one edit in this file.
 
 Nothing here grows with the data: every ranking returns its first rows and the rest summed as
 one "other" row (top()), in SQL, so the report reads a few dozen rows whatever the warehouse
-holds. Free text (issue labels and impacts, action item types) is grouped by the views
-(text_key, in sql/staging/stg_issues.sql), which name each group by its most common spelling.
+holds.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import duckdb
 
 # Numbers as DuckDB returns them: counts are int, sums of ACUs Decimal (exact) or float.
 Number = int | float | Decimal
+Params = list[Any] | dict[str, Any] | None
 
 PERIOD_DAYS = 30  # the headline period, compared with the one before it
 DAILY_DAYS = 90  # the daily charts
@@ -41,7 +45,17 @@ TOP_STATUSES = 8  # statuses named in the daily sessions chart
 TOP_CHECKS = 20  # quality checks listed
 TOP_KINDS = 5  # error kinds named for one run
 RECENT_RUNS = 10
-ISSUE_LABELS = "report_issue_labels"  # gather's copy of v_issue_labels, gone with its transaction
+# v_issue_labels with each group's key in place of its name (label, impact): label_chart and
+# issue_pairs rank the groups, then name the ones they show
+ISSUE_LABELS = """(
+    select
+        label_key as label,
+        impact_key as impact,
+        issues,
+        sessions_affected,
+        case when acus_known > 0 then acus_in_sessions end as acus_in_sessions
+    from agg_issue_labels
+)"""
 OTHER_ORGS = "other orgs"
 OTHER_STATUSES = "other statuses"
 # Known statuses first, in the order a session goes through them; any other value follows.
@@ -144,7 +158,7 @@ class ReportData:
 
 
 def fetch_dicts(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, params: Params = None
 ) -> list[dict[str, Any]]:
     """Return the rows of a query as dicts keyed by column name."""
     cursor = con.execute(sql, params or [])
@@ -158,7 +172,7 @@ def top(
     order: str,
     n: int,
     sums: tuple[str, ...],
-    params: list[Any] | None = None,
+    params: Params = None,
 ) -> Top:
     """Return the first n rows of the query source in order, and the rest as one row: how
     many rows it holds ("members") and, for each column in sums, the total less the rows
@@ -209,35 +223,26 @@ def periods(newest: date) -> tuple[Period, Period]:
 
 def headline(con: duckdb.DuckDBPyConnection, period: Period) -> Headline:
     """Return sessions and ACUs of the sessions created in the period, and their PRs."""
-    sessions = fetch_dicts(
+    row = fetch_dicts(
         con,
         """
         select
-            count(*) as sessions,
-            coalesce(sum(acus_consumed), 0) as acus
-        from stg_sessions
+            coalesce(sum(sessions), 0) as sessions,
+            coalesce(sum(acus), 0) as acus,
+            coalesce(sum(prs_opened), 0) as opened,
+            coalesce(sum(prs_merged), 0) as merged,
+            coalesce(sum(prs_closed), 0) as closed
+        from agg_daily
         where created_date between ? and ?
         """,
         [period.first, period.last],
     )[0]
-    prs = fetch_dicts(
-        con,
-        """
-        select
-            count(*) as opened,
-            count(*) filter (where is_merged) as merged,
-            count(*) filter (where is_closed) as closed
-        from v_pull_requests
-        where (session_created_at at time zone 'UTC')::date between ? and ?
-        """,
-        [period.first, period.last],
-    )[0]
     return Headline(
-        sessions=sessions["sessions"],
-        acus=sessions["acus"],
-        prs_opened=prs["opened"],
-        prs_merged=prs["merged"],
-        prs_closed=prs["closed"],
+        sessions=int(row["sessions"]),
+        acus=row["acus"],
+        prs_opened=int(row["opened"]),
+        prs_merged=int(row["merged"]),
+        prs_closed=int(row["closed"]),
     )
 
 
@@ -296,19 +301,19 @@ def sessions_by_status(con: duckdb.DuckDBPyConnection, newest: date) -> DailySer
         con,
         """
         with daily as (
-            select created_date, coalesce(status, '(no status)') as status
-            from stg_sessions
+            select created_date, coalesce(status, '(no status)') as status, sessions
+            from agg_daily
             where created_date between ? and ?
         ),
         ranked as (
-            select status, row_number() over (order by count(*) desc, status) as rank
+            select status, row_number() over (order by sum(sessions) desc, status) as rank
             from daily
             group by status
         )
         select
             daily.created_date,
             case when ranked.rank <= ? then daily.status else ? end as status,
-            count(*) as sessions
+            sum(daily.sessions) as sessions
         from daily
         join ranked on daily.status = ranked.status
         group by all
@@ -364,26 +369,23 @@ def top_users(con: duckdb.DuckDBPyConnection) -> Top:
     return found
 
 
-def label_chart(
-    con: duckdb.DuckDBPyConnection, source: str = "v_issue_labels"
-) -> LabelChart | None:
+def label_chart(con: duckdb.DuckDBPyConnection) -> LabelChart | None:
     """Return issues by label and impact: the TOP_LABELS labels with the most issues and the
-    rest as one, each split into the TOP_IMPACTS impacts with the most issues and the rest.
-    source: v_issue_labels, or a copy of it (gather reads the view once)."""
-    assert source in ("v_issue_labels", ISSUE_LABELS)  # never text from outside
+    rest as one, each split into the TOP_IMPACTS impacts with the most issues and the rest
+    (ranked by group, ISSUE_LABELS: their names come after)."""
     rows = fetch_dicts(
         con,
         f"""
-        with issue_rows as materialized (
+        with issue_rows as (
             select label, impact, issues
-            from {source}
+            from {ISSUE_LABELS}
         ),
-        labels as materialized (
+        labels as (
             select label, sum(issues) as issues
             from issue_rows
             group by label
         ),
-        impacts as materialized (
+        impacts as (
             select impact, sum(issues) as issues
             from issue_rows
             group by impact
@@ -442,55 +444,87 @@ def label_chart(
             impacts[j] = r["impact"]
         key = (shown_labels if i < 0 else i, shown_impacts if j < 0 else j)
         issues[key] = issues.get(key, 0) + int(r["issues"])
+    label_names = names(con, "label", list(labels.values()))
+    impact_names = names(con, "impact", list(impacts.values()))
     return LabelChart(
-        labels=[labels[i] for i in range(shown_labels)],
-        impacts=[impacts[j] for j in range(shown_impacts)],
+        labels=[label_names.get(labels[i]) for i in range(shown_labels)],
+        impacts=[impact_names.get(impacts[j]) for j in range(shown_impacts)],
         issues=issues,
         other_labels=label_count - shown_labels,
         other_impacts=impact_count - shown_impacts,
     )
 
 
-def issue_pairs(con: duckdb.DuckDBPyConnection, source: str = "v_issue_labels") -> Top:
+def names(
+    con: duckdb.DuckDBPyConnection, field: str, keys: list[str | None]
+) -> dict[str | None, str | None]:
+    """Name text_key groups of a field (label, impact, type) as v_issue_labels and
+    v_action_items do: by the most common spelling, then the shortest, then byte order."""
+    found = con.execute(
+        """
+        select text_key, first(text order by uses desc, length(text), text)
+        from agg_spellings
+        where field = ? and text_key in (select unnest(?::varchar[]))
+        group by text_key
+        """,
+        [field, [k for k in keys if k is not None]],
+    ).fetchall()
+    return {None: None, **dict(found)}
+
+
+def _named(con: duckdb.DuckDBPyConnection, found: Top, columns: dict[str, str]) -> Top:
+    """found with its text_key columns (column -> field) replaced by the groups' names."""
+    for column, of in columns.items():
+        named = names(con, of, [row[column] for row in found.rows])
+        for row in found.rows:
+            row[column] = named.get(row[column])
+    return found
+
+
+def issue_pairs(con: duckdb.DuckDBPyConnection) -> Top:
     """Return the label and impact pairs with the most issues, and the rest as one row."""
-    assert source in ("v_issue_labels", ISSUE_LABELS)  # never text from outside
-    return top(
+    found = top(
         con,
         f"""
         select label, impact, issues, sessions_affected, acus_in_sessions
-        from {source}
+        from {ISSUE_LABELS}
         """,
         "issues desc, label nulls last, impact nulls last",
         TOP_N,
         # a session with issues of several kinds counts in each row: only issues add up
         ("issues",),
     )
+    return _named(con, found, {"label": "label", "impact": "impact"})
 
 
 def action_items(con: duckdb.DuckDBPyConnection) -> Top:
-    return top(
+    found = top(
         con,
-        "select type, items, sessions from v_action_items",
+        "select type_key as type, items, sessions from agg_action_types",
         "items desc, type nulls last",
         TOP_TYPES,
         ("items",),  # a session with items of several types counts in each: not sessions
     )
+    return _named(con, found, {"type": "type"})
 
 
 def breakdown(con: duckdb.DuckDBPyConnection, column: str) -> Top:
-    """Return sessions by a v3 column of stg_sessions; empty when it is NULL everywhere."""
+    """Return sessions by a v3 column of sessions; empty when it is NULL everywhere."""
     assert column in ("origin", "category", "session_size")  # never text from outside
     found = top(
         con,
-        f"""
-        select {column} as value, count(*) as sessions
-        from stg_sessions
-        group by all
-        having (select count({column}) from stg_sessions) > 0
+        """
+        select value, sessions::bigint as sessions
+        from agg_session_values
+        where field = $field
+            and exists (
+                select 1 from agg_session_values where field = $field and value is not null
+            )
         """,
         "sessions desc, value nulls last",
         TOP_VALUES,
         ("sessions",),
+        {"field": column},
     )
     if column == "session_size":
         known = {s: i for i, s in enumerate(SIZE_ORDER)}
@@ -593,10 +627,10 @@ def gather(con: duckdb.DuckDBPyConnection) -> ReportData:
             """
             select
                 count(*) as sessions,
-                max(created_date) as newest_day,
+                (max(created_at) at time zone 'UTC')::date as newest_day,
                 max(created_at) as newest,
                 max(updated_at) as newest_update
-            from stg_sessions
+            from sessions
             """,
         )[0]
         data = ReportData(
@@ -619,10 +653,8 @@ def gather(con: duckdb.DuckDBPyConnection) -> ReportData:
         data.sessions_by_status = sessions_by_status(con, newest)
         data.top_repos = top_repos(con)
         data.top_users = top_users(con)
-        # v_issue_labels groups every issue's free text: read it once, rank it twice
-        con.execute(f"create temp table {ISSUE_LABELS} as select * from v_issue_labels")
-        data.label_chart = label_chart(con, ISSUE_LABELS)
-        data.issue_pairs = issue_pairs(con, ISSUE_LABELS)
+        data.label_chart = label_chart(con)
+        data.issue_pairs = issue_pairs(con)
         data.action_items = action_items(con)
         data.origins = breakdown(con, "origin")
         data.categories = breakdown(con, "category")
