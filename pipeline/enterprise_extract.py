@@ -72,6 +72,8 @@ class LandedPage:
     body: bytes
     data: Any
     org_id: str | None = None  # the organization of a v2 org-members page
+    scope_id: str | None = None  # consumption: the org or person asked for; metrics: the day
+    params: dict[str, Any] | None = None  # consumption and metrics: the query (the window)
 
     @property
     def items(self) -> list[Any]:

@@ -29,6 +29,10 @@ import pyarrow as pa
 import pydantic_core
 
 from pipeline.batch import to_arrow
+from pipeline.billing_extract import BILLING_PARTS, decimal_json, fetch_billing
+from pipeline.billing_load import known, load_billing
+from pipeline.billing_rows import BuiltBilling
+from pipeline.billing_rows import build as build_billing
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.enterprise_extract import LandedPage, PartFetch, fetch_part
 from pipeline.enterprise_rows import ITEM_TABLES, PART_TABLES, Built, build
@@ -38,7 +42,6 @@ from pipeline.parts import (
     EXPORTED_OK,
     FAILED,
     LINE_PREFIX,
-    NOT_YET,
     PER_SESSION,
     PartPlan,
     permission,
@@ -64,7 +67,9 @@ def raw_lines(fetch: PartFetch, run_id: str) -> list[bytes]:
     lines = []
     for page in fetch.pages:
         meta = _meta(fetch, run_id, listing=page.listing, org_id=page.org_id,
-                     received_at=page.received_at.isoformat())  # fmt: skip
+                     received_at=page.received_at.isoformat(),
+                     **({} if page.params is None else {"scope_id": page.scope_id,
+                                                        "params": page.params}))  # fmt: skip
         # A raw newline in valid JSON is only ever whitespace: one body, one line.
         body = page.body.replace(b"\r", b" ").replace(b"\n", b" ")
         lines.append(LINE_PREFIX + meta + b',"body":' + body + b"}")
@@ -172,10 +177,26 @@ def invalid_rows(built: Built, part: str, run_id: str) -> list[tuple[Any, ...]]:
     ]
 
 
+def _invalid(built: Built | BuiltBilling) -> list[tuple[str, str]]:
+    """(key, message) of what could not be read: a billing part's answers are keyed by what
+    they were about, in one row of its part."""
+    if isinstance(built, BuiltBilling):
+        return [("", "; ".join(built.invalid))] if built.invalid else []
+    return [(i.key, i.message) for i in built.invalid]
+
+
+def _invalid_rows(built: Built | BuiltBilling | None, part: str, run_id: str
+                  ) -> list[tuple[Any, ...]]:  # fmt: skip
+    return [
+        error_row(run_id, part, key, "invalid_response", None, message)
+        for key, message in (_invalid(built) if built is not None else [])
+    ]
+
+
 def write_part(
     warehouse: Warehouse,
     part: str,
-    built: Built | None,
+    built: Built | BuiltBilling | None,
     listed_at: datetime,
     errors: list[tuple[Any, ...]],
 ) -> dict[str, int]:
@@ -185,7 +206,9 @@ def write_part(
         con.execute("BEGIN")
         try:
             written = {}
-            if built is not None:
+            if isinstance(built, BuiltBilling):
+                written = load_billing(con, part, built)
+            elif built is not None:
                 written = load(con, part, built, listed_at, mark_removed=not built.invalid)
             _record_errors(con, errors)
             con.execute("COMMIT")
@@ -222,16 +245,14 @@ class PartExporter:
     def run(self) -> None:
         """List every part at once (each a few requests, mostly waiting on the API), then
         write them one after another, in the plan's order."""
-        for outcome in self.plan.outcomes.values():
-            if outcome.named and outcome.reason == NOT_YET:
-                self.reporter.event(
-                    "part_not_exported",
-                    f"--with {outcome.part}: {NOT_YET}; the rest of the run goes on",
-                    level="warning", part=outcome.part,
-                )  # fmt: skip
-        parts = tuple(p for p in self.plan.included if p not in PER_SESSION)
-        if not parts:
-            return
+        parts = tuple(
+            p for p in self.plan.included if p not in PER_SESSION and p not in BILLING_PARTS
+        )
+        if parts:
+            self._dimensions(parts)
+        self._billing(tuple(p for p in self.plan.included if p in BILLING_PARTS))
+
+    def _dimensions(self, parts: tuple[str, ...]) -> None:
         clients = {part: self._client(len(parts)) for part in parts}
         self.reporter.event("parts_started", f"listing {', '.join(parts)}", parts=list(parts))
         try:
@@ -253,12 +274,29 @@ class PartExporter:
         for part in parts:
             self.write(fetched[part])
 
-    def _client(self, parts: int) -> DevinClient:
+    def _billing(self, parts: tuple[str, ...]) -> None:
+        """Consumption, then metrics (over the cycles consumption read), after the people and
+        organizations they ask about were written; each asks concurrently, at the run's rate."""
+        if not parts:
+            return
+        roster = self.writer.call(lambda: known(self.warehouse.db))
+        self.reporter.event("parts_started", f"asking for {', '.join(parts)}", parts=list(parts))
+        cycles = None
+        for part in parts:
+            client = self._client(1, self.settings.concurrency)
+            try:
+                fetch, cycles = fetch_billing(client, part, self.plan.version, roster, cycles)
+            finally:
+                client.stop()
+                client.close()
+            self.write(fetch)
+
+    def _client(self, parts: int, concurrency: int = 4) -> DevinClient:
         """A client of the part's own, so a 403 stops only that part's requests, not the run's;
         --max-rps shared out between the parts listed at once."""
         s = self.settings
         config = ClientConfig(base_url=s.api_url, api_key=s.api_key, timeout=s.timeout,
-                              retries=s.retries, concurrency=4,
+                              retries=s.retries, concurrency=concurrency,
                               max_rps=s.max_rps / parts)  # fmt: skip
         return DevinClient(config, self.reporter.redactor)
 
@@ -268,8 +306,12 @@ class PartExporter:
             tokens = Pseudonymizer(self.settings.pseudonym_key)
             fetch.pages = [tokens.page(version, page) for page in fetch.pages]
         outcome.requests = len(fetch.pages) + (1 if fetch.error else 0)
-        built = build(version, part, fetch.pages, self.run_id) if fetch.complete else None
-        errors = invalid_rows(built, part, self.run_id) if built else []
+        built: Built | BuiltBilling | None = None
+        if fetch.complete and part in BILLING_PARTS:
+            built = build_billing(version, part, fetch.pages, self.run_id)
+        elif fetch.complete:
+            built = build(version, part, fetch.pages, self.run_id)
+        errors = _invalid_rows(built, part, self.run_id)
         if fetch.error is not None:
             message = fetch.error.message
             if fetch.error.kind == DENIED:
@@ -280,7 +322,9 @@ class PartExporter:
                 )  # fmt: skip
             )
         lines = raw_lines(fetch, self.run_id)
-        quarantined = _quarantined(built, part, self.run_id) if built else []
+        quarantined = _quarantined(built, part, self.run_id) if isinstance(built, Built) else []
+        if isinstance(built, BuiltBilling) and built.invalid:
+            built = None  # an answer that cannot be read: nothing of the part is written
         assert fetch.listed_at is not None
         listed_at = fetch.listed_at
 
@@ -293,17 +337,24 @@ class PartExporter:
         outcome.rows = self.writer.call(write)
         self._report(part, fetch, built)
 
-    def _report(self, part: str, fetch: PartFetch, built: Built | None) -> None:
+    def _report(self, part: str, fetch: PartFetch, built: Built | BuiltBilling | None) -> None:
         outcome, version = self.plan.outcomes[part], self.plan.version
         error = fetch.error
+        if error is None and built is None:  # a billing answer that could not be read
+            outcome.status, outcome.reason = FAILED, "invalid_response: nothing written"
+            self.reporter.event(
+                "part_failed", f"{part}: invalid_response; its stored rows stay as they were",
+                level="error", part=part, kind="invalid_response",
+            )  # fmt: skip
+            return
         if error is None:
             outcome.status, outcome.reason = EXPORTED_OK, ""
             assert built is not None
-            for invalid in built.invalid:
+            for invalid in _invalid(built):
                 outcome.status, outcome.reason = FAILED, "invalid items: nothing marked removed"
                 self.reporter.event(
                     "part_item_failed",
-                    f"{part} {invalid.key}: invalid_response: {invalid.message}",
+                    f"{part} {invalid[0]}: invalid_response: {invalid[1]}",
                     level="error", part=part, kind="invalid_response",
                 )  # fmt: skip
             return
@@ -366,7 +417,8 @@ class PartReplay:
     def __call__(self, lines: list[bytes]) -> None:
         for line in lines:
             try:
-                self._take(pydantic_core.from_json(line))
+                billed = any(f'"part":"{p}"'.encode() in line[:400] for p in BILLING_PARTS)
+                self._take(decimal_json(line) if billed else pydantic_core.from_json(line))
             except (ValueError, KeyError, TypeError, AttributeError):
                 self.skipped += 1  # a line damaged by hand: the part's end decides
         for replay in self.per_session.values():
@@ -381,17 +433,28 @@ class PartReplay:
         if not meta.get("end"):
             pending = self.pending.setdefault(key, _Pending(str(meta["api_version"]), []))
             received = datetime.fromisoformat(meta["received_at"])
-            page = LandedPage(meta["listing"], received, b"", record["body"], meta.get("org_id"))
+            page = LandedPage(meta["listing"], received, b"", record["body"], meta.get("org_id"),
+                              meta.get("scope_id"), meta.get("params"))  # fmt: skip
             pending.pages.append(page)
             return
         found = self.pending.pop(key, None)
         part, complete = key[1], bool(meta["complete"])
-        if not complete or part not in ITEM_TABLES:
+        if not complete or part not in (*ITEM_TABLES, *BILLING_PARTS):
             return  # the live run wrote nothing of it either
         version = str(meta["api_version"])
         pages = found.pages if found else []
-        built = build(version, part, pages, self.run_id)
         listed_at = datetime.fromisoformat(meta["listed_at"])
+        if part in BILLING_PARTS:
+            billed = build_billing(version, part, pages, self.run_id)
+            errors = _invalid_rows(billed, part, self.run_id)
+            written = write_part(self.warehouse, part, None if billed.invalid else billed,
+                                 listed_at, errors)  # fmt: skip
+            outcome = self.plan.outcomes[part]
+            outcome.status, outcome.reason = (FAILED, "invalid_response") if billed.invalid else (
+                EXPORTED_OK, "replayed")  # fmt: skip
+            outcome.rows = {t: outcome.rows.get(t, 0) + n for t, n in written.items()}
+            return
+        built = build(version, part, pages, self.run_id)
         written = write_part(
             self.warehouse, part, built, listed_at, invalid_rows(built, part, self.run_id)
         )

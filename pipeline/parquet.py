@@ -1,8 +1,9 @@
 """The Parquet side of load: a Hive-partitioned dataset per table, rewritten where it changed.
 
     DIR/parquet/<table>/created_month=YYYY-MM/<table>.parquet   session-derived tables
-    DIR/parquet/<table>/<table>.parquet                          export_runs, export_errors,
-                                                                 quality_checks
+    DIR/parquet/<table>/billing_month=YYYY-MM/<table>.parquet     consumption_daily (by the
+                                                                 month of billing_date)
+    DIR/parquet/<table>/<table>.parquet                          the other tables
 
 A session-derived table is partitioned by its session's created_at month (UTC); a child table
 takes the month of its session. Each partition is one file. A run rewrites only the months it
@@ -51,6 +52,7 @@ from pipeline.files import fsync_dir, storage_errors
 from pipeline.schema import TABLES, Table
 
 PARTITION_KEY = "created_month"
+MONTH_KEY = "billing_month"  # consumption_daily's partitions: the month of billing_date
 EMPTY_PARTITION = f"{PARTITION_KEY}=empty"  # the one file of a table without rows
 NULL_MONTH = "__HIVE_DEFAULT_PARTITION__"  # Hive's name for a NULL key (created_at is required)
 STAGING = ".staging"
@@ -112,6 +114,8 @@ def write_snapshots(
             for table in TABLES:
                 if table.per_session:
                     dataset.write_partitioned(con, table)
+                elif table.month_of is not None:
+                    dataset.write_by_month(con, table)
                 else:
                     dataset.write_whole(con, table)
         finally:
@@ -312,6 +316,31 @@ class _Dataset:
                 if kept.num_rows:
                     writer.add_month(month, kept)
 
+    def write_by_month(self, con: duckdb.DuckDBPyConnection, table: Table) -> None:
+        """Rewrite every partition of a table partitioned by the month of its own DATE column
+        (small: a row per day and person), and remove the months it no longer has."""
+        assert table.month_of is not None
+        table_dir = self.root / table.name
+        table_dir.mkdir(exist_ok=True)
+        before = set(_partitions_on_disk(table_dir, MONTH_KEY))
+        columns = ", ".join(table.column_names)
+        sql = (f"SELECT {columns}, strftime({table.month_of}, '%Y-%m') AS {MONTH_KEY} "
+               f"FROM {table.name} ORDER BY {', '.join(table.key)}")  # fmt: skip
+        with _PartitionWriter(table, self.staging / table.name, MONTH_KEY) as writer:
+            for batch in con.sql(sql).to_arrow_reader(READ_ROWS):
+                writer.add(batch)
+        staged = writer.staged
+        empty = table_dir / f"{MONTH_KEY}=empty"
+        if not staged:
+            self._commit(_stage_empty(table, self.staging, MONTH_KEY), empty, table)
+        for month in sorted(staged):
+            self._commit(staged[month], table_dir / f"{MONTH_KEY}={month}", table)
+        for month in sorted(before - set(staged)):
+            self._remove(table_dir / f"{MONTH_KEY}={month}")
+        if staged and empty.exists():
+            self._remove(empty)
+        fsync_dir(table_dir)
+
     def write_whole(self, con: duckdb.DuckDBPyConnection, table: Table) -> None:
         target = self.root / table.name / file_name(table)
         target.parent.mkdir(exist_ok=True)
@@ -350,12 +379,12 @@ class _Dataset:
         self.snapshot.removed.append(path)
 
 
-def _partitions_on_disk(table_dir: Path) -> list[str]:
-    prefix = f"{PARTITION_KEY}="
+def _partitions_on_disk(table_dir: Path, key: str = PARTITION_KEY) -> list[str]:
+    prefix = f"{key}="
     return [
         entry.name[len(prefix) :]
         for entry in os.scandir(table_dir)
-        if entry.is_dir() and entry.name.startswith(prefix) and entry.name != EMPTY_PARTITION
+        if entry.is_dir() and entry.name.startswith(prefix) and entry.name != f"{key}=empty"
     ]
 
 
@@ -367,7 +396,8 @@ class _PartitionWriter:
     constants, whatever the number of rows or months.
     """
 
-    def __init__(self, table: Table, staging: Path) -> None:
+    def __init__(self, table: Table, staging: Path, key: str = PARTITION_KEY) -> None:
+        self.key = key
         self.table = table
         self.schema = table.arrow_schema
         self.staging = staging
@@ -387,8 +417,8 @@ class _PartitionWriter:
                 writer.close()
 
     def add(self, batch: pa.RecordBatch) -> None:
-        keys = pc.dictionary_encode(batch.column(PARTITION_KEY))
-        data = pa.Table.from_batches([batch.drop_columns([PARTITION_KEY])]).cast(self.schema)
+        keys = pc.dictionary_encode(batch.column(self.key))
+        data = pa.Table.from_batches([batch.drop_columns([self.key])]).cast(self.schema)
         months = keys.dictionary.to_pylist()
         if len(months) == 1:
             self._wait(str(months[0]), data)
@@ -422,7 +452,7 @@ class _PartitionWriter:
             return
         writer = self._writers.get(month)
         if writer is None:
-            folder = self.staging / f"{PARTITION_KEY}={month}"
+            folder = self.staging / f"{self.key}={month}"
             folder.mkdir(parents=True)
             self.staged[month] = folder
             writer = pq.ParquetWriter(
@@ -440,8 +470,8 @@ class _PartitionWriter:
         self._writers.clear()
 
 
-def _stage_empty(table: Table, staging: Path) -> Path:
-    folder = staging / table.name / EMPTY_PARTITION
+def _stage_empty(table: Table, staging: Path, key: str = PARTITION_KEY) -> Path:
+    folder = staging / table.name / f"{key}=empty"
     folder.mkdir(parents=True)
     pq.write_table(table.arrow_schema.empty_table(), folder / file_name(table),
                    compression=COMPRESSION)  # fmt: skip

@@ -6,7 +6,8 @@ which of them a run includes: --with / --without, the API version, the kind of r
     playbooks       playbooks                             v2 / v3 playbooks
     knowledge       knowledge_notes                       v3 knowledge notes
     messages        session_messages                      v3 messages of each session exported
-    consumption, metrics                                  accepted, not exported by this release
+    consumption     consumption_cycles, consumption_daily v2 / v3 billing cycles, daily ACUs
+    metrics         usage_daily, active_users             v2 / v3 usage metrics, v3 DAU/WAU/MAU
 
 An --all run (and --demo) includes every part its API version has; a run by ids or
 --refresh-open alone includes only messages (of the sessions it exports); --with adds parts (to
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from pipeline.errors import UsageError
 
 PARTS = ("people", "organizations", "playbooks", "knowledge", "messages", "consumption", "metrics")
-EXPORTED = ("people", "organizations", "playbooks", "knowledge", "messages")  # others: not yet
 # Parts fetched per session the run exports, not listed whole (pipeline.messages_load).
 PER_SESSION = ("messages",)
 # What each API version has (enterprise.md): v2 has no knowledge notes and no session messages.
@@ -45,7 +45,6 @@ PERMISSIONS = {
     },
     "v2": {part: V2_KEY for part in AVAILABLE["v2"]},
 }
-NOT_YET = "not yet exported by this release"
 PSEUDONYMIZED = "--pseudonymize: free text, exported only when named in --with"
 # The raw lines of the parts begin so (pipeline.enterprise_load): a replay tells them from
 # sessions' bodies by it, before any parsing.
@@ -161,12 +160,10 @@ def plan_parts(
             if pseudonymize and part in PER_SESSION and part in AVAILABLE[version]:
                 reason = PSEUDONYMIZED
             outcome = PartOutcome(part, SKIPPED, reason, named)
-        elif part not in EXPORTED:
-            outcome = PartOutcome(part, SKIPPED, NOT_YET, named)
         else:
             outcome = PartOutcome(part, SKIPPED, "not reached", named)  # until it runs
         outcomes[part] = outcome
-    included = tuple(p for p in wanted if p in EXPORTED)
+    included = tuple(wanted)
     return PartPlan(version, included, frozenset(with_parts), outcomes)
 
 

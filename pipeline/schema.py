@@ -21,6 +21,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "DOUBLE": pa.float64(),
     "BOOLEAN": pa.bool_(),
     "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "DATE": pa.date32(),
+    "DECIMAL(18,6)": pa.decimal128(18, 6),  # ACUs of the bill: exact millionths
 }
 # How DuckDB's information_schema spells the types above.
 DUCKDB_TYPE_NAMES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
@@ -49,6 +51,8 @@ class Table:
     key: tuple[str, ...]
     # Session-derived tables are partitioned by their session's created_at month in Parquet.
     per_session: bool = True
+    # A table partitioned in Parquet by the month of one of its DATE columns, not its session's.
+    month_of: str | None = None
     _pick: itemgetter[Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -600,6 +604,112 @@ SESSION_MESSAGES = Table(
 )
 ENTERPRISE_TABLES = (USERS, USER_ROLES, ORGANIZATIONS, ORG_MEMBERS, PLAYBOOKS, KNOWLEDGE_NOTES)
 
+# -- the bill and the usage metrics (SPEC section 10) -----------------------------------------
+# Asked for by window (every cycle the first time, then the current and previous cycle) and
+# upserted by key; consumption_daily is partitioned by billing month in Parquet.
+
+ACUS = "DECIMAL(18,6)"
+CONSUMPTION_CYCLES = Table(
+    "consumption_cycles",
+    "One row per billing cycle the API lists: v2 GET /v2/enterprise/consumption/cycles, v3 "
+    "GET /v3/enterprise/consumption/cycles. The newest listed is the current cycle.",
+    (
+        Column(
+            "cycle_start",
+            "TIMESTAMPTZ",
+            "When the cycle starts (v2 start, v3 after: epoch seconds), 08:00 UTC.",
+            False,
+        ),  # fmt: skip
+        _tstz("cycle_end", "When it ends, exclusive (v2 end, v3 before)."),
+        _text("api_version", "The API version the row came from: v2 or v3."),
+    ),
+    ("cycle_start",),
+    per_session=False,
+)
+CONSUMPTION_DAILY = Table(
+    "consumption_daily",
+    "Billed ACUs per billing day (08:00 UTC to 08:00 UTC, the Devin dashboard's day) for the "
+    "enterprise, each organization and each person, from v2 / v3 GET "
+    "/{v}/enterprise/consumption/daily[/...]. Only complete days; a day the API did not "
+    "return is absent, never zero. Partitioned by billing month in Parquet.",
+    (
+        Column(
+            "billing_date",
+            "DATE",
+            "The billing day: the day that starts at billing_date 08:00 UTC (midnight PST); v2 "
+            "the consumption_by_date key, v3 the UTC date of consumption_by_date[].date.",
+            False,
+        ),  # fmt: skip
+        Column("scope", "VARCHAR", "enterprise, organization or user.", False),
+        Column(
+            "scope_id",
+            "VARCHAR",
+            "The organization (organizations.org_id) or person (users.user_id); '' for the "
+            "enterprise.",
+            False,
+        ),  # fmt: skip
+        Column(
+            "product",
+            "VARCHAR",
+            "all (the day's total: v2 consumption_by_date value, v3 acus), or from v3 "
+            "acus_by_product: devin, cascade, terminal, review.",
+            False,
+        ),  # fmt: skip
+        Column("acus", ACUS, "ACUs billed (exact to the millionth, as the API sent them).", False),
+        _text("_run_id", "The export run (export_runs.run_id) that last wrote this row."),
+        _tstz(
+            "_extracted_at",
+            "When the answer this row comes from was received (kept in the raw files).",
+        ),
+    ),
+    ("billing_date", "scope", "scope_id", "product"),
+    per_session=False,
+    month_of="billing_date",
+)
+ACTIVE_USERS = Table(
+    "active_users",
+    "Active users (who created a session or a search) per period, v3 GET "
+    "/v3/enterprise/metrics/dau, /wau, /mau: UTC days, ISO weeks (Monday), calendar months.",
+    (
+        Column("period", "VARCHAR", "day (dau), week (wau) or month (mau).", False),
+        Column(
+            "start_time", "TIMESTAMPTZ", "The period's start (start_time, epoch seconds).", False
+        ),
+        _tstz("end_time", "The period's end (end_time, epoch seconds), as the API gives it."),
+        _c("active_users", "BIGINT", "Distinct active users in the period (active_users)."),
+    ),
+    ("period", "start_time"),
+    per_session=False,
+)
+USAGE_DAILY = Table(
+    "usage_daily",
+    "Devin's own usage counts per UTC day: v2 GET /v2/enterprise/metrics/usage; v3 "
+    "/v3/enterprise/metrics/usage and /metrics/prs, each asked for one UTC day.",
+    (
+        Column("metric_date", "DATE", "The UTC day counted (00:00 to 24:00 UTC).", False),
+        _c("sessions_count", "BIGINT", "Sessions created (sessions_count)."),
+        _c("searches_count", "BIGINT", "Searches created (searches_count)."),
+        _c(
+            "prs_created_count",
+            "BIGINT",
+            "Pull requests created: v3 prs_created_count, v2 prs_opened.",
+        ),
+        _c(
+            "prs_merged_count",
+            "BIGINT",
+            "Pull requests merged: v3 prs_merged_count, v2 prs_merged.",
+        ),
+        _c(
+            "prs_closed_count",
+            "BIGINT",
+            "Pull requests closed unmerged: v3 metrics/prs prs_closed_count, v2 prs_closed.",
+        ),  # fmt: skip
+    ),
+    ("metric_date",),
+    per_session=False,
+)
+BILLING_TABLES = (CONSUMPTION_CYCLES, CONSUMPTION_DAILY, ACTIVE_USERS, USAGE_DAILY)
+
 
 SESSION_CHILDREN = (
     SESSION_TAGS,
@@ -617,5 +727,5 @@ DATA_TABLES = (SESSIONS, *SESSION_CHILDREN)
 RUN_TABLES = (EXPORT_RUNS, EXPORT_ERRORS, QUALITY_CHECKS)
 # Session-derived, but written by the messages part after the sessions, not with them.
 MESSAGE_TABLES = (SESSION_MESSAGES,)
-TABLES = (*DATA_TABLES, *MESSAGE_TABLES, *ENTERPRISE_TABLES, *RUN_TABLES)
+TABLES = (*DATA_TABLES, *MESSAGE_TABLES, *ENTERPRISE_TABLES, *BILLING_TABLES, *RUN_TABLES)
 BY_NAME = {t.name: t for t in TABLES}

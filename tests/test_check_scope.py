@@ -53,7 +53,10 @@ def test_a_night_checks_its_sessions_and_a_sweep_finds_every_planted_problem(
     assert failing(night, "child_rows_have_session") == 0
     scopes = {c["name"]: c["scope"] for c in night["quality_checks"]}  # type: ignore[union-attr]
     assert scopes["analysis_overdue"] == "warehouse"  # the clock's check sees every session
-    assert {s for n, s in scopes.items() if n != "analysis_overdue"} == {"run"}
+    # and the bill's, which is about cycles, not the run's sessions
+    assert scopes["billing_matches_sessions"] == "warehouse"
+    whole = ("analysis_overdue", "billing_matches_sessions")
+    assert {s for n, s in scopes.items() if n not in whole} == {"run"}
 
     sweep = export(server, out, ids[5], "--full-checks")
     assert sweep["checked_sessions"] is None

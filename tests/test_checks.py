@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -159,13 +160,27 @@ def clean_rows() -> Rows:
         "quality_checks": [
             {"run_id": "r0", "check_name": "unique_keys", "severity": "error", "failing_rows": 0, "checked_at": NOW - DAY},
         ],
+        # The bill: a person's day only (no Devin figure of the enterprise to reconcile).
+        "consumption_cycles": [{"cycle_start": NOW - 40 * DAY, "cycle_end": NOW - 10 * DAY, "api_version": "v3"}],
+        "consumption_daily": [
+            {"billing_date": (NOW - 30 * DAY).date(), "scope": "user", "scope_id": "u1", "product": "all", "acus": Decimal("2.5")},
+        ],
+        "active_users": [{"period": "day", "start_time": NOW - 2 * DAY, "end_time": NOW - DAY, "active_users": 1}],
+        "usage_daily": [{"metric_date": (NOW - 2 * DAY).date(), "sessions_count": 1}],
     }  # fmt: skip
 
 
 def key_text(table: str, row: dict[str, Any]) -> str:
     """The key as the checks write it: table(key values), NULL as empty."""
-    values = ("" if row.get(k) is None else str(row[k]) for k in BY_NAME[table].key)
+    values = ("" if row.get(k) is None else _text(row[k]) for k in BY_NAME[table].key)
     return f"{table}({', '.join(values)})"
+
+
+def _text(value: Any) -> str:
+    """A key value as DuckDB's concat() writes it (timestamps in UTC)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00")
+    return str(value)
 
 
 def insert(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
@@ -252,7 +267,10 @@ def nulls_in_required_columns() -> tuple[Rows, set[str]]:
             row["ordinal"] = 100 + i
         else:
             for k in BY_NAME[table].key:
-                row[k] = f"{row[k]}-{column}"
+                value = row[k]  # dates and times (the bill's keys) move, text gets a suffix
+                row[k] = (
+                    value + (1000 + i) * DAY if isinstance(value, date) else f"{value}-{column}"
+                )
         row[column] = None
         plant.setdefault(table, []).append(row)
     for column in V3_REQUIRED:
@@ -414,6 +432,26 @@ def unknown_notes() -> tuple[Rows, set[str]]:
     return plant, {"note_usages(c2, bad, 5)"}
 
 
+def bill_unlike_sessions() -> tuple[Rows, set[str]]:
+    # January's bill shows 100 Devin ACUs no session has; February's (v2: the organizations'
+    # days) 2.6 against a session's 2.5: within the tolerance (1 ACU).
+    jan, feb = datetime(2020, 1, 1, 8, tzinfo=UTC), datetime(2020, 2, 1, 8, tzinfo=UTC)
+    made = datetime(2020, 2, 3, 12, tzinfo=UTC)
+    plant = {
+        "consumption_cycles": [
+            {"cycle_start": jan, "cycle_end": feb, "api_version": "v3"},
+            {"cycle_start": feb, "cycle_end": datetime(2020, 3, 1, 8, tzinfo=UTC), "api_version": "v2"},
+        ],
+        "consumption_daily": [
+            {"billing_date": date(2020, 1, 5), "scope": "enterprise", "scope_id": "", "product": "devin", "acus": Decimal("100")},
+            {"billing_date": date(2020, 1, 5), "scope": "enterprise", "scope_id": "", "product": "all", "acus": Decimal("130")},
+            {"billing_date": date(2020, 2, 3), "scope": "organization", "scope_id": "org_a", "product": "all", "acus": Decimal("2.6")},
+        ],
+        "sessions": [session("rec-1", created_at=made, ended_at=made + HOUR, updated_at=made + 2 * HOUR)],
+    }  # fmt: skip
+    return plant, {"consumption_cycles(2020-01-01 08:00:00+00)"}
+
+
 PLANTS: dict[str, Callable[[], tuple[Rows, set[str]]]] = {
     "unique_keys": duplicate_keys,
     "required_columns": nulls_in_required_columns,
@@ -433,6 +471,7 @@ PLANTS: dict[str, Callable[[], tuple[Rows, set[str]]]] = {
     "sessions_org_exists": unknown_orgs,
     "sessions_playbook_exists": unknown_playbooks,
     "note_usages_note_exists": unknown_notes,
+    "billing_matches_sessions": bill_unlike_sessions,
 }
 SEVERITY = {
     "unique_keys": "error",
@@ -451,6 +490,7 @@ SEVERITY = {
     "sessions_org_exists": "warn",
     "sessions_playbook_exists": "warn",
     "note_usages_note_exists": "warn",
+    "billing_matches_sessions": "warn",
 }
 
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import parquet
-from pipeline.parquet import EMPTY_PARTITION, PARTITION_KEY, STATE_FILE, write_snapshots
+from pipeline.parquet import EMPTY_PARTITION, MONTH_KEY, PARTITION_KEY, STATE_FILE, write_snapshots
 from pipeline.schema import BY_NAME, DATA_TABLES, RUN_TABLES, TABLES
 from pipeline.warehouse import STATE_DIR, Warehouse
 from tests.helpers import query, run_cli
@@ -63,6 +63,13 @@ def assert_same_rows_as_duckdb(out: Path) -> None:
                 f"WHERE p.{PARTITION_KEY} <> {month}"
             ).fetchall()[0][0]
             assert wrong == 0, table.name
+        elif table.month_of is not None:  # consumption_daily: by the month of billing_date
+            files_of = f"read_parquet('{folder}/**/*.parquet', hive_partitioning = true)"
+            wrong = con.execute(
+                f"SELECT count(*) FROM {files_of} "
+                f"WHERE {MONTH_KEY} <> strftime({table.month_of}, '%Y-%m')"
+            ).fetchall()[0][0]
+            assert wrong == 0, table.name
         else:
             files_of = f"read_parquet('{folder}/*.parquet')"
         for a, b in ((f"db.{table.name}", files_of), (files_of, f"db.{table.name}")):
@@ -106,6 +113,23 @@ def test_every_table_is_partitioned_by_its_sessions_created_month(server, out, e
     assert_same_rows_as_duckdb(out)
 
 
+def test_consumption_daily_is_partitioned_by_billing_month(server, out, exported):
+    db = out / "devin.duckdb"
+    months = {m for (m,) in query(db, "select distinct strftime(billing_date, '%Y-%m') "
+                                      "from consumption_daily")}  # fmt: skip
+    assert len(months) > 3  # every cycle since January 2025
+    folder = out / "parquet" / "consumption_daily"
+    assert {p.name for p in folder.iterdir()} == {f"{MONTH_KEY}={m}" for m in months}
+    table = BY_NAME["consumption_daily"]
+    for partition in folder.iterdir():
+        schema = pq.read_schema(partition / "consumption_daily.parquet")
+        assert schema.equals(table.arrow_schema, check_metadata=True)
+        month = partition.name.split("=")[1]
+        dates = pq.read_table(partition / "consumption_daily.parquet").column("billing_date")
+        assert {d.strftime("%Y-%m") for d in dates.to_pylist()} == {month}
+    assert_same_rows_as_duckdb(out)
+
+
 def test_a_night_rewrites_only_the_partitions_of_the_sessions_it_wrote(server, out, exported):
     jan, _ = exported
     before = files(out)
@@ -113,9 +137,13 @@ def test_a_night_rewrites_only_the_partitions_of_the_sessions_it_wrote(server, o
     after = files(out)
     changed = {p for p in after if after[p] != before.get(p)}
     january = {Path(t.name) / f"{PARTITION_KEY}=2025-01" / f"{t.name}.parquet" for t in DATA_TABLES}
-    # every table of one file (the runs', and the enterprise's: small) is rewritten whole
-    run_tables = {Path(t.name) / f"{t.name}.parquet" for t in TABLES if not t.per_session}
-    assert changed - {Path(STATE_FILE)} == (january & set(after)) | run_tables
+    # every table of one file (the runs', and the enterprise's: small) is rewritten whole,
+    # and the bill's days (small too) in every billing month
+    run_tables = {Path(t.name) / f"{t.name}.parquet" for t in TABLES
+                  if not t.per_session and t.month_of is None}  # fmt: skip
+    billed = {p for p in after if p.parts[0] == "consumption_daily"}
+    assert billed and all(p.parts[1].startswith(f"{MONTH_KEY}=") for p in billed)
+    assert changed - {Path(STATE_FILE)} == (january & set(after)) | run_tables | billed
     assert set(before) - set(after) == set()
     written = {Path(p).relative_to(out / "parquet") for p in summary["paths"] if "parquet" in p}
     assert written == changed - {Path(STATE_FILE)}  # the run says which files it wrote

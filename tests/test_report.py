@@ -470,7 +470,8 @@ def test_the_report_stays_small_whatever_the_warehouse_holds(llm):
     print(f"\nreport.html of 5,000 llm sessions, {size:,} bytes")
     assert size < MAX_BYTES
     charts = Charts(text)
-    assert len(charts.charts) == 6  # daily ACUs and sessions, repos, users, issues, actions
+    # daily ACUs and sessions, repos, users, issues, actions; the bill per day, its top people
+    assert len(charts.charts) == 8
     for label, rows in charts.charts.items():
         assert len(rows) <= MAX_ROWS, label
         assert sum(row["rest"] for row in rows) <= 1 and not any(r["rest"] for r in rows[:-1])

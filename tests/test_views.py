@@ -245,9 +245,12 @@ DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
         ],
     ),
     "organizations": (
-        ("org_id", "name", "created_at", "api_version"),
-        [("org_a", "Alpha", utc(2023, 1, 1), "v3"), ("org_c", "Gamma", utc(2023, 1, 1), "v3")],
-    ),
+        ("org_id", "name", "created_at", "max_cycle_acu_limit", "api_version"),
+        [
+            ("org_a", "Alpha", utc(2023, 1, 1), 50, "v3"),
+            ("org_c", "Gamma", utc(2023, 1, 1), None, "v3"),
+        ],
+    ),  # fmt: skip
     "org_members": (
         ("org_id", "user_id", "org_role", "org_role_name"),
         [
@@ -278,6 +281,48 @@ DATA: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
             ("s6", "good", 1, None, "a plain string", None),
             ("s6", "bad", 0, "n3", "misread it", "stale"),
             ("s6", "bad", 1, "n1", "too late", "slow"),
+        ],
+    ),
+    # The bill: February's cycle (29 days) and March's, the current one, billed for 2 days so
+    # far. Billing days start at 08:00 UTC: s3 (03-02 04:30 UTC) is on 03-01, s5 (03-02 08:00)
+    # on 03-02. org_a has a cycle limit of 50 and is on course for 4.8 / 2 * 31 = 74.4.
+    "consumption_cycles": (
+        ("cycle_start", "cycle_end", "api_version"),
+        [
+            (utc(2024, 2, 1, 8), utc(2024, 3, 1, 8), "v3"),
+            (utc(2024, 3, 1, 8), utc(2024, 4, 1, 8), "v3"),
+        ],
+    ),
+    "consumption_daily": (
+        ("billing_date", "scope", "scope_id", "product", "acus"),
+        [
+            (date(2024, 2, 1), "enterprise", "", "all", Decimal("4")),
+            (date(2024, 2, 1), "enterprise", "", "devin", Decimal("3")),
+            (date(2024, 2, 1), "enterprise", "", "cascade", Decimal("1")),
+            (date(2024, 2, 2), "enterprise", "", "all", Decimal("6")),
+            (date(2024, 2, 2), "enterprise", "", "devin", Decimal("6")),
+            (date(2024, 2, 3), "enterprise", "", "all", Decimal("100")),
+            (date(2024, 3, 1), "enterprise", "", "all", Decimal("9.5")),
+            (date(2024, 3, 1), "enterprise", "", "devin", Decimal("8.2")),
+            (date(2024, 3, 1), "enterprise", "", "cascade", Decimal("1.0")),
+            (date(2024, 3, 1), "enterprise", "", "terminal", Decimal("0.3")),
+            (date(2024, 3, 2), "enterprise", "", "all", Decimal("2.0")),
+            (date(2024, 3, 2), "enterprise", "", "devin", Decimal("1.8")),
+            (date(2024, 3, 2), "enterprise", "", "review", Decimal("0.2")),
+            (date(2024, 3, 1), "organization", "org_a", "all", Decimal("3.0")),
+            (date(2024, 3, 1), "organization", "org_b", "all", Decimal("5.2")),
+            (date(2024, 3, 2), "organization", "org_a", "all", Decimal("1.8")),
+            (date(2024, 2, 2), "user", "u1", "all", Decimal("6")),
+            (date(2024, 3, 1), "user", "u1", "all", Decimal("3.5")),
+            (date(2024, 3, 2), "user", "u2", "all", Decimal("1.5")),
+        ],
+    ),
+    "active_users": (
+        ("period", "start_time", "end_time", "active_users"),
+        [
+            ("day", utc(2024, 3, 1), datetime(2024, 3, 1, 23, 59, 59, tzinfo=UTC), 2),
+            ("week", utc(2024, 2, 26), datetime(2024, 3, 3, 23, 59, 59, tzinfo=UTC), 2),
+            ("month", utc(2024, 3, 1), datetime(2024, 3, 31, 23, 59, 59, tzinfo=UTC), 3),
         ],
     ),
     "quality_checks": (
@@ -492,6 +537,7 @@ VIEW_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("org_count", COUNT),
         ("sessions", COUNT),
         ("session_acus", ACU_SUM),
+        ("billed_acus_current_cycle", ACU_SUM),
         ("last_session_at", TSTZ),
         ("last_login", TSTZ),
         ("removed_at", TSTZ),
@@ -560,6 +606,41 @@ VIEW_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("org_id", "VARCHAR"),
         ("user_id", "VARCHAR"),
         ("session_created_at", TSTZ),
+    ],
+    "v_consumption_daily": [
+        ("billing_date", "DATE"),
+        ("cycle_start_date", "DATE"),
+        ("billed_acus", ACU_SUM),
+        ("devin_acus", ACU_SUM),
+        ("cascade_acus", ACU_SUM),
+        ("terminal_acus", ACU_SUM),
+        ("review_acus", ACU_SUM),
+        ("sessions", COUNT),
+        ("session_acus", ACU_SUM),
+    ],
+    "v_billing_cycles": [
+        ("cycle_start", TSTZ),
+        ("cycle_end", TSTZ),
+        ("start_date", "DATE"),
+        ("end_date", "DATE"),
+        ("is_current", "BOOLEAN"),
+        ("days_in_cycle", COUNT),
+        ("days_elapsed", COUNT),
+        ("billed_acus", ACU_SUM),
+        ("forecast_acus", ACU_SUM),
+        ("previous_cycle_acus_same_day", ACU_SUM),
+        ("sessions", COUNT),
+        ("session_acus", ACU_SUM),
+        ("orgs_with_limit", COUNT),
+        ("org_cycle_limits", COUNT),
+        ("orgs_forecast_over_limit", COUNT),
+    ],
+    "v_active_users": [
+        ("period", "VARCHAR"),
+        ("period_start_date", "DATE"),
+        ("start_time", TSTZ),
+        ("end_time", TSTZ),
+        ("active_users", COUNT),
     ],
     "v_quality_checks": [
         *((c.name, c.duckdb_type) for c in BY_NAME["quality_checks"].columns),
@@ -697,7 +778,23 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "v_issue_labels": (("label", "impact"), ("label", "impact", "issues", "sessions_affected")),
     "v_action_items": (("type",), ("items", "sessions")),
     "v_prompt_feedback": (("session_id", "ordinal"), ("session_id", "ordinal")),
-    "v_people": (("user_id",), ("user_id", "org_count", "sessions", "session_acus", "is_removed")),
+    "v_people": (
+        ("user_id",),
+        (
+            "user_id",
+            "org_count",
+            "sessions",
+            "session_acus",
+            "is_removed",
+            "billed_acus_current_cycle",
+        ),
+    ),
+    "v_consumption_daily": (("billing_date",), ("billing_date", "sessions")),
+    "v_billing_cycles": (
+        ("cycle_start",),
+        ("cycle_start", "is_current", "days_in_cycle", "days_elapsed", "sessions"),
+    ),
+    "v_active_users": (("period", "start_time"), ("period", "start_time", "period_start_date")),
     "v_playbook_outcomes": (
         ("playbook_id",),
         ("playbook_id", "sessions", "acus", "prs_opened", "prs_merged", "prs_closed"),
@@ -877,15 +974,57 @@ def test_v_people(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_people order by user_id")
     assert got == [
         # orgs by name, an org organizations do not name by its id
+        # billed in the current cycle (March): 3.5, February's 6 left out
         ("u1", "Ada Lovelace", "ada@example.com", "Enterprise Admin", "direct", "Alpha, org_b", 2,
-         2, D("3"), utc(2024, 3, 1, 12), utc(2024, 3, 4), None, False, "v3"),
+         2, D("3"), D("3.5"), utc(2024, 3, 1, 12), utc(2024, 3, 4), None, False, "v3"),
         # removed: kept, with the sessions they created (s6 deleted, still counted)
-        ("u2", None, "grace@example.com", "Member", "direct", None, 0, 3, D("1.8"),
+        ("u2", None, "grace@example.com", "Member", "direct", None, 0, 3, D("1.8"), D("1.5"),
          utc(2024, 3, 2, 10), None, utc(2024, 3, 5), True, "v3"),
-        # no session: zeros, not NULLs
-        ("u3", "Alan Turing", None, "Member", "idp", "Alpha", 1, 0, D("0"), None, None, None,
-         False, "v3"),
+        # no session, not on the bill: zeros, not NULLs
+        ("u3", "Alan Turing", None, "Member", "idp", "Alpha", 1, 0, D("0"), D("0"), None, None,
+         None, False, "v3"),
     ]  # fmt: skip
+
+
+def test_v_people_without_the_bill_says_null(tmp_path: Path) -> None:
+    with build(tmp_path / "nobill.duckdb") as con:
+        con.execute("delete from consumption_cycles")
+        got = rows(con, "select billed_acus_current_cycle from v_people")
+    assert got == [(None,)] * 3  # not exported: unknown, not zero
+
+
+def test_v_consumption_daily(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(con, "select * from v_consumption_daily order by billing_date")
+    assert got == [
+        (date(2024, 2, 1), date(2024, 2, 1), D("4"), D("3"), D("1"), None, None, 0, None),
+        (date(2024, 2, 2), date(2024, 2, 1), D("6"), D("6"), None, None, None, 0, None),
+        (date(2024, 2, 3), date(2024, 2, 1), D("100"), None, None, None, None, 0, None),
+        # s1, s2 and s3 (created 03-02 04:30 UTC: before 08:00, still 03-01's billing day)
+        (date(2024, 3, 1), date(2024, 3, 1), D("9.5"), D("8.2"), D("1.0"), D("0.3"), None, 3,
+         D("8")),
+        # s5 created at 08:00 UTC sharp: the new billing day
+        (date(2024, 3, 2), date(2024, 3, 1), D("2.0"), D("1.8"), None, None, D("0.2"), 3,
+         D("1.8")),
+    ]  # fmt: skip
+
+
+def test_v_billing_cycles(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(con, "select * from v_billing_cycles order by cycle_start")
+    assert got == [
+        (utc(2024, 2, 1, 8), utc(2024, 3, 1, 8), date(2024, 2, 1), date(2024, 3, 1), False, 29,
+         3, D("110"), D("1063.333333"), None, 0, None, 1, 50, 0),
+        # so far 2 of 31 days: 11.5, on course for 178.25; February had 10 after 2 days; org_a
+        # is on course for 74.4 against its limit of 50
+        (utc(2024, 3, 1, 8), utc(2024, 4, 1, 8), date(2024, 3, 1), date(2024, 4, 1), True, 31,
+         2, D("11.5"), D("178.25"), D("10"), 6, D("9.8"), 1, 50, 1),
+    ]  # fmt: skip
+
+
+def test_v_active_users(con: duckdb.DuckDBPyConnection) -> None:
+    got = rows(con, "select period, period_start_date, active_users from v_active_users "
+                    "order by start_time, period")  # fmt: skip
+    assert got == [("week", date(2024, 2, 26), 2), ("day", date(2024, 3, 1), 2),
+                   ("month", date(2024, 3, 1), 3)]  # fmt: skip
 
 
 def test_v_playbook_outcomes(tmp_path: Path) -> None:

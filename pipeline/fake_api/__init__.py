@@ -103,6 +103,8 @@ Modules, one concern each:
     enterprise.py  members, organizations, playbooks, Knowledge notes (FakeDevin.enterprise):
                    their paths in both versions, IdP-only users, items that leave and come
                    back (rotate()), a part's permission withheld (forbid(), --forbid-part)
+    billing.py     the bill and the metrics (FakeDevin.enterprise.billing): cycles, daily
+                   consumption from the sessions' spending plus Cascade/Terminal, revise()
     messages.py    a v3 session's messages, consistent with it (its prompt first among the
                    user's), paged; forbid("messages") makes them 403
     server.py      FakeApiServer: socket, authentication, faults, key echo, gzip, log

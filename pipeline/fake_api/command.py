@@ -127,7 +127,15 @@ def _parser() -> argparse.ArgumentParser:
         "--forbid-part",
         action="append",
         default=[],
-        choices=("people", "organizations", "playbooks", "knowledge", "messages"),
+        choices=(
+            "people",
+            "organizations",
+            "playbooks",
+            "knowledge",
+            "messages",
+            "consumption",
+            "metrics",
+        ),  # fmt: skip
         help="this part's endpoints answer 403 (repeatable)",
     )
     parser.add_argument(

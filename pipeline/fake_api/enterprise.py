@@ -17,6 +17,7 @@ session names, and the traps the reference lists:
     removed and back    rotate() takes a few items of each kind out of every listing and puts
                         the previous ones back: call it between runs
     permissions         forbid("people", ...) makes a part's endpoints answer 403
+    the bill            billing cycles, daily consumption and metrics: billing.py
 
 Paths (GET only; both versions serve the same state):
     v2  /v2/enterprise/members, /members/{user_id}/organizations, /organizations,
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from . import billing as bill
 from .clock import iso, to_micros
 from .dialect import NOT_ALLOWED, Answer, Context, Request, Route, parse_bounded_int
 from .v3_payload import NOTE_POOL
@@ -56,6 +58,8 @@ PERMISSIONS = {
     "playbooks": "ManageAccountPlaybooks",
     "knowledge": "ManageAccountKnowledge",
     "messages": "ViewAccountSessions",  # v3 sessions/{devin_id}/messages (v3.py)
+    "consumption": "ViewAccountConsumption",
+    "metrics": "ViewAccountMetrics",
 }
 FIRST = (
     "Ada",
@@ -175,6 +179,7 @@ class Enterprise:
         self._lock = threading.Lock()
         self._rotations = 0
         self._playbooks: tuple[int, list[str]] | None = None  # (devin.changes, ids)
+        self._billing: bill.Billing | None = None
         now = to_micros(devin.now)
         orgs, users = devin.people()
         rng = random.Random(f"{self.seed}:enterprise")
@@ -216,6 +221,14 @@ class Enterprise:
                     searches=rng.randint(0, 900),
                 )
             )
+
+    @property
+    def billing(self) -> bill.Billing:
+        """Billing cycles, daily consumption and metrics (billing.py), made when first asked."""
+        with self._lock:
+            if self._billing is None:
+                self._billing = bill.Billing(self)
+            return self._billing
 
     # -- what tests change ---------------------------------------------------------------------
 
@@ -498,6 +511,12 @@ def route(version: str, request: Request) -> Route | None:
     if not request.path.startswith(prefix):
         return None
     rest = request.path[len(prefix) :]
+    if bill.part_of(rest) is not None:
+        return (
+            Route(KIND + rest, None, unquote(rest))
+            if request.method == "GET"
+            else Route("not-allowed")
+        )
     listing = _listing(version, rest)
     if listing is None:
         return None
@@ -524,6 +543,8 @@ def _listing(version: str, rest: str) -> str | None:
 
 
 def _part(version: str, rest: str) -> str:
+    if (billed := bill.part_of(rest)) is not None:
+        return billed
     if version == "v3":
         return V3_LISTINGS[rest]
     return V2_LISTINGS.get(rest, "people")  # the per-org and per-user member lists: people
@@ -542,6 +563,8 @@ def answer(version: str, route: Route, request: Request, context: Context) -> An
         if version == "v3":
             return Answer(403, {"detail": f"Missing permission: {PERMISSIONS[part]}"})
         return Answer(403, {"detail": "Only an enterprise admin may list this"})
+    if bill.part_of(rest) is not None:
+        return bill.answer(version, rest, request, enterprise.billing)
     if version == "v3":
         return _v3_page(enterprise, rest, request)
     return _v2_page(enterprise, rest, request)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import math
 import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,6 +61,8 @@ class FakeDevin:
         # The playbook each session names, noted as it is rendered: the generator draws them at
         # random, and the enterprise's listing must hold them without rendering 100k again.
         self._playbooks_named: dict[int, str | None] = {}
+        # And what each spent, for the bill (billing.py), noted the same way.
+        self._spent: dict[int, Spent] = {}
         now_us = to_micros(self.now)
         for index in range(sessions):
             session_id, age, duration = hashed_meta(seed, index)
@@ -89,6 +93,16 @@ class FakeDevin:
             if playbook is not None:
                 named.append(playbook)
         return named
+
+    def spending(self) -> list[Spent]:
+        """What every live session spent (user, org, ACUs, created, updated, PR states), rendering
+        only those never rendered."""
+        with self._lock:
+            order = list(self._catalog.order())
+        for index in order:
+            if index not in self._spent:
+                self._render(index, "v2")
+        return [self._spent[index] for index in order]
 
     @property
     def changes(self) -> int:
@@ -281,6 +295,7 @@ class FakeDevin:
         session.update(overrides)
         named = session.get("playbook_id")
         self._playbooks_named[index] = named if isinstance(named, str) else None
+        self._spent[index] = _spent(session, created, updated)
         if api_version == "v3":
             times = stamp_epoch(created, raw[0]), stamp_epoch(updated, raw[1])
             return render(session, self.seed, index, times, self._family(index))
@@ -387,6 +402,45 @@ class FakeDevin:
             new_pr = {"url": pull_request_url(rng), "state": "open"}
             fields["pull_requests"] = session["pull_requests"] + [new_pr]
         self.update(session_id, **fields)
+
+
+@dataclass(frozen=True)
+class Spent:
+    user_id: str | None
+    org_id: str | None
+    acus: float
+    created: int  # epoch microseconds
+    updated: int
+    pr_states: tuple[str, ...]
+
+
+def _spent(session: dict[str, Any], created: int, updated: int) -> Spent:
+    acus = session.get("acus_consumed")
+    prs = session.get("pull_requests") or []
+    states = tuple(
+        str(pr.get("state") or pr.get("pr_state") or "") for pr in prs if isinstance(pr, dict)
+    )
+    user, org = session.get("user_id"), session.get("org_id")
+    return Spent(
+        user if isinstance(user, str) else None,
+        org if isinstance(org, str) else None,
+        _acus(acus),
+        created,
+        updated,
+        states,
+    )
+
+
+def _acus(value: Any) -> float:
+    """A session's ACUs as the bill counts them: a hostile value (not a number, negative,
+    huge) spends nothing."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:
+        return 0.0
+    return number if math.isfinite(number) and 0 <= number < 1e6 else 0.0
 
 
 def bounds_of(filters: dict[str, datetime]) -> Bounds:

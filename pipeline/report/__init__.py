@@ -22,6 +22,7 @@ import duckdb
 
 from pipeline.errors import FatalError, UsageError
 from pipeline.files import replace_atomically
+from pipeline.report.billing import gather_billing
 from pipeline.report.html import render
 from pipeline.report.queries import ReportData, gather
 
@@ -64,13 +65,20 @@ def build_report(db_path: Path, out_path: Path, *, now: datetime | None = None) 
             ) as con,
         ):
             con.execute("set TimeZone = 'UTC'")
-            data = gather(con)
+            data = _gather(con)
     except duckdb.Error as err:
         hint = ""
         if "lock" in str(err).lower():  # DuckDB lets no one read a file a process holds read-write
             hint = " (another process holds it open read-write: close it, or open it read-only)"
         raise ReportError(f"cannot read {db_path}: {err}{hint}") from None
     return _write(data, out_path, db_path, now)
+
+
+def _gather(con: duckdb.DuckDBPyConnection) -> ReportData:
+    """Everything the report shows: queries.gather's and the billing section's (billing.py)."""
+    data = gather(con)
+    data.billing = gather_billing(con)
+    return data
 
 
 def _write(data: ReportData, out_path: Path, source: Path, now: datetime | None) -> Path:
@@ -93,14 +101,14 @@ def report_after_run(
     hold its metadata in memory a second time); return its path, or None after a warning."""
     try:
         try:
-            data = gather(con)  # within the export's cache, as small as its queries need
+            data = _gather(con)  # within the export's cache, as small as its queries need
         except duckdb.OutOfMemoryException:
             # free text longer than the cache holds (labels of many kB): with the room that
             # `devin-export report` has
             limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
             con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             try:
-                data = gather(con)
+                data = _gather(con)
             finally:
                 con.execute(f"set memory_limit = '{limit}'")
         return _write(data, out_dir / REPORT_NAME, out_dir / WAREHOUSE_NAME, None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipeline.report.billing import billing_section
 from pipeline.report.charts import (
     IMPACT_COLORS,
     STATUS_COLORS,
@@ -420,6 +421,7 @@ def render(data: ReportData, *, generated_at: datetime, source: str) -> str:
             + names_section(data.names)
             + v3(data)
         )
+    content += billing_section(data.billing)
     period = (
         f"{data.current.first:%Y-%m-%d} to {data.current.last:%Y-%m-%d}"
         if data.current

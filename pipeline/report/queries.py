@@ -155,6 +155,7 @@ class ReportData:
     categories: Top = field(default_factory=Top)
     sizes: Top = field(default_factory=Top)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    billing: Any = None  # the billing section's data (report/billing.py), read apart
     checks: Top = field(default_factory=Top)
     last_ok_run: datetime | None = None
     names: Names | None = None  # playbooks and Knowledge notes (pipeline.report.names)

@@ -281,6 +281,56 @@ where note_id is null
 union all
 
 select
+    concat('consumption_cycles(', cycle_start, ')') as key,
+    concat_ws(', ',
+        case when cycle_start is null then 'cycle_start' end
+    ) as null_columns
+from consumption_cycles
+where cycle_start is null
+
+union all
+
+select
+    concat('consumption_daily(', billing_date, ', ', scope, ', ', scope_id, ', ', product, ')') as key,
+    concat_ws(', ',
+        case when billing_date is null then 'billing_date' end,
+        case when scope is null then 'scope' end,
+        case when scope_id is null then 'scope_id' end,
+        case when product is null then 'product' end,
+        case when acus is null then 'acus' end
+    ) as null_columns
+from consumption_daily
+where billing_date is null
+   or scope is null
+   or scope_id is null
+   or product is null
+   or acus is null
+
+union all
+
+select
+    concat('active_users(', period, ', ', start_time, ')') as key,
+    concat_ws(', ',
+        case when period is null then 'period' end,
+        case when start_time is null then 'start_time' end
+    ) as null_columns
+from active_users
+where period is null
+   or start_time is null
+
+union all
+
+select
+    concat('usage_daily(', metric_date, ')') as key,
+    concat_ws(', ',
+        case when metric_date is null then 'metric_date' end
+    ) as null_columns
+from usage_daily
+where metric_date is null
+
+union all
+
+select
     concat('export_runs(', run_id, ')') as key,
     concat_ws(', ',
         case when run_id is null then 'run_id' end,

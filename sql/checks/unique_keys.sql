@@ -219,6 +219,54 @@ having count(*) > 1
 union all
 
 select
+    concat('consumption_cycles(', cycle_start, ')') as key,
+    count(*) as copies
+from consumption_cycles
+where hash(cycle_start) in (
+    select hash(cycle_start) from consumption_cycles group by 1 having count(*) > 1
+)
+group by cycle_start
+having count(*) > 1
+
+union all
+
+select
+    concat('consumption_daily(', billing_date, ', ', scope, ', ', scope_id, ', ', product, ')') as key,
+    count(*) as copies
+from consumption_daily
+where hash(billing_date, scope, scope_id, product) in (
+    select hash(billing_date, scope, scope_id, product) from consumption_daily group by 1 having count(*) > 1
+)
+group by billing_date, scope, scope_id, product
+having count(*) > 1
+
+union all
+
+select
+    concat('active_users(', period, ', ', start_time, ')') as key,
+    count(*) as copies
+from active_users
+where hash(period, start_time) in (
+    select hash(period, start_time) from active_users group by 1 having count(*) > 1
+)
+group by period, start_time
+having count(*) > 1
+
+union all
+
+select
+    concat('usage_daily(', metric_date, ')') as key,
+    count(*) as copies
+from usage_daily
+where hash(metric_date) in (
+    select hash(metric_date) from usage_daily group by 1 having count(*) > 1
+)
+group by metric_date
+having count(*) > 1
+
+union all
+
+select
     concat('export_runs(', run_id, ')') as key,
     count(*) as copies
 from export_runs

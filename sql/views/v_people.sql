@@ -47,6 +47,33 @@ session_totals as (
 
 ),
 
+-- the current cycle is the newest the API lists
+current_cycle as (
+
+    select
+        ((max(cycle_start) at time zone 'UTC') - interval 8 hour)::date as start_date,
+        ((max(cycle_end) at time zone 'UTC') - interval 8 hour)::date as end_date
+    from consumption_cycles
+    having count(*) > 0
+
+),
+
+billed_now as (
+
+    select
+        consumption_daily.scope_id as user_id,
+        sum(consumption_daily.acus) as billed_acus
+    from consumption_daily
+
+    inner join current_cycle
+        on consumption_daily.billing_date >= current_cycle.start_date
+        and consumption_daily.billing_date < current_cycle.end_date
+
+    where consumption_daily.scope = 'user' and consumption_daily.product = 'all'
+    group by consumption_daily.scope_id
+
+),
+
 final as (
 
     select
@@ -59,6 +86,11 @@ final as (
         coalesce(memberships.org_count, 0)::bigint as org_count,
         coalesce(session_totals.sessions, 0)::bigint as sessions,
         coalesce(session_totals.session_acus, 0)::decimal(38, 6) as session_acus,
+        -- 0 for a person the bill does not name; NULL when no cycle was exported
+        case
+            when exists (select 1 from current_cycle)
+                then coalesce(billed_now.billed_acus, 0)::decimal(38, 6)
+        end as billed_acus_current_cycle,
         session_totals.last_session_at,
         people.last_login,
         people.removed_at,
@@ -72,11 +104,14 @@ final as (
     left join session_totals
         on people.user_id = session_totals.user_id
 
+    left join billed_now
+        on people.user_id = billed_now.user_id
+
 )
 
 select * from final;
 
-comment on view v_people is 'One row per person of the enterprise (users: exported with people), removed ones included (removed_at set, is_removed true): name, email, enterprise role, membership (v3: direct or idp), organizations, and the sessions they created with their ACUs (exact decimal sum, deleted sessions included), last session and last login. People who created no session have 0 sessions; sessions of user ids people do not know are in v_user_usage only.';
+comment on view v_people is 'One row per person of the enterprise (users: exported with people), removed ones included (removed_at set, is_removed true): name, email, enterprise role, membership (v3: direct or idp), organizations, and the sessions they created with their ACUs (exact decimal sum, deleted sessions included), the ACUs billed to them in the current billing cycle, last session and last login. People who created no session have 0 sessions; sessions of user ids people do not know are in v_user_usage only.';
 comment on column v_people.user_id is 'The user''s id (users.user_id, sessions.user_id).';
 comment on column v_people.name is 'Display name (users.name); NULL where the API has none.';
 comment on column v_people.email is 'Email address (users.email); NULL where the API has none.';
@@ -86,6 +121,7 @@ comment on column v_people.orgs is 'The organizations the user belongs to (org_m
 comment on column v_people.org_count is 'How many organizations the user belongs to.';
 comment on column v_people.sessions is 'Sessions the user created (sessions.user_id), deleted ones included.';
 comment on column v_people.session_acus is 'ACUs of those sessions, an exact DECIMAL sum (the sessions'' acus_consumed, not the bill); 0 without sessions.';
+comment on column v_people.billed_acus_current_cycle is 'ACUs billed to the person in the current billing cycle (the newest consumption_cycles row), every product, exact (consumption_daily scope user, product all); 0 when the bill names them on no day of it; NULL when consumption was never exported.';
 comment on column v_people.last_session_at is 'When the user''s newest session was created; NULL without sessions.';
 comment on column v_people.last_login is 'v2 last_login; NULL in v3 or for a user who never signed in.';
 comment on column v_people.removed_at is 'When a complete people listing first no longer held the user; NULL while the API lists them.';
