@@ -240,8 +240,9 @@ def test_every_chart_renders_with_axes_labels_and_marks(page):
     charts = page.js(CHARTS)
     labels = [c["label"] for c in charts]
     # daily ACUs and sessions, repos, users, issues, action items, notes judged good and bad,
-    # origin, category, size
-    assert len(charts) == 11, labels
+    # origin, category, size; the bill: billed ACUs per day by product, forecast against the
+    # limits, active users
+    assert len(charts) == 14, labels
     for chart in charts:
         assert chart["width"] > 200 and chart["height"] > 60, chart
         assert len(chart["axisTexts"]) >= 3 and chart["visibleAxisTexts"] >= 3, chart
@@ -299,7 +300,7 @@ def test_the_page_fits_a_laptop_screen_and_prints(page, demo):
     page.call("Emulation.setEmulatedMedia", {"media": "print"}, page=True)
     try:
         charts = page.js(CHARTS)
-        assert len(charts) == 11 and all(c["width"] > 150 and c["paintedMarks"] for c in charts)
+        assert len(charts) == 14 and all(c["width"] > 150 and c["paintedMarks"] for c in charts)
         pdf = page.call("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": True},
                         page=True, timeout=60)["data"]  # fmt: skip
     finally:
@@ -354,7 +355,7 @@ def test_a_report_of_llm_text_renders_each_chart_with_its_rest_and_reads_well(br
     logged = [e["params"]["entry"] for e in browser.events if e.get("method") == "Log.entryAdded"]
     assert thrown == [] and [e for e in logged if e["level"] == "error"] == []
     charts = browser.js(CHARTS)
-    assert len(charts) == 11, [c["label"] for c in charts]
+    assert len(charts) == 14, [c["label"] for c in charts]
     for chart in charts:
         assert chart["width"] > 200 and chart["height"] > 60, chart
         assert chart["marks"] >= 1 and chart["paintedMarks"] == chart["marks"], chart

@@ -198,9 +198,9 @@ def stacked_columns(
         y = baseline
         for name, values in series.items():
             value = values[i]
-            if value <= 0:
-                continue
             h = value * scale
+            if h < 0.005:  # nothing, or less than the hundredth of a pixel it would be drawn as
+                continue
             y -= h
             body.append(
                 f'<rect class="mark" x="{left + step * i + gap / 2:.2f}" y="{y:.2f}" '
