@@ -420,18 +420,9 @@ class _PartitionWriter:
         keys = pc.dictionary_encode(batch.column(self.key))
         data = pa.Table.from_batches([batch.drop_columns([self.key])]).cast(self.schema)
         months = keys.dictionary.to_pylist()
-        if len(months) == 1:
-            self._wait(str(months[0]), data)
-            return
-        # Rows of many months (a warehouse in random order): one sort, then a slice a month,
-        # not a filter of the whole batch a month
-        data = data.take(pc.sort_indices(keys.indices))
-        runs = pc.value_counts(keys.indices)
-        numbers, counts = runs.field(0).to_pylist(), runs.field(1).to_pylist()
-        start = 0
-        for number, count in sorted(zip(numbers, counts, strict=True)):
-            self._wait(str(months[number]), data.slice(start, count))
-            start += count
+        for number, month in enumerate(months):
+            part = data if len(months) == 1 else data.filter(pc.equal(keys.indices, number))
+            self._wait(str(month), part)
 
     def add_month(self, month: str, batch: pa.RecordBatch) -> None:
         self._wait(month, pa.Table.from_batches([batch]).cast(self.schema))
