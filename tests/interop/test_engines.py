@@ -2,7 +2,8 @@
 
 Each engine reads a table's folder the way its users do, and must find the warehouse's row
 count, the same values for a sample of rows, timestamps as UTC instants (compared as epoch
-microseconds) and created_month, from the path, as a string column after the table's own.
+microseconds) and the partition key, from the path (created_month; billing_month for
+consumption_daily), as a string column after the table's own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import duckdb
 import pytest
 
-from pipeline.parquet import PARTITION_KEY
+from pipeline.parquet import MONTH_KEY, PARTITION_KEY
 from pipeline.schema import TABLES, Table
 from tests.helpers import run_cli
 
@@ -31,8 +32,16 @@ def timestamp_columns(table: Table) -> list[str]:
     return [c.name for c in table.columns if c.type == "TIMESTAMPTZ"]
 
 
+def partition_key(table: Table) -> str | None:
+    """The Hive key in the table's paths: its sessions' month, or its own DATE's month."""
+    if table.per_session:
+        return PARTITION_KEY
+    return MONTH_KEY if table.month_of is not None else None
+
+
 def expected_columns(table: Table) -> list[str]:
-    return [*table.column_names, PARTITION_KEY] if table.per_session else table.column_names
+    key = partition_key(table)
+    return [*table.column_names, key] if key else table.column_names
 
 
 def normalize(value: Any) -> Any:
@@ -90,8 +99,8 @@ class Spark:
         fields = {f.name: f.dataType for f in df.schema.fields}
         for name in timestamp_columns(table):
             assert isinstance(fields[name], TimestampType), (table.name, name, fields[name])
-        if table.per_session:
-            assert isinstance(fields[PARTITION_KEY], StringType), fields[PARTITION_KEY]
+        if key := partition_key(table):
+            assert isinstance(fields[key], StringType), fields[key]
         if ids is not None:
             df = df.where(F.col("session_id").isin(ids))
         instants = set(timestamp_columns(table))
@@ -121,8 +130,8 @@ class Pandas:
         if ids is not None:
             df = df[df["session_id"].isin(ids)]
         columns = list(df.columns)
-        if table.per_session:  # a category of strings
-            df = df.astype({PARTITION_KEY: "object"})
+        if key := partition_key(table):  # a category of strings
+            df = df.astype({key: "object"})
         sample = df[expected_columns(table)].astype("object").itertuples(index=False)
         return columns, count, rows(tuple(r) for r in sample)
 
@@ -137,8 +146,8 @@ class Polars:
         schema = lf.collect_schema()
         for name in timestamp_columns(table):
             assert schema[name] == pl.Datetime("us", "UTC"), (name, schema[name])
-        if table.per_session:
-            assert schema[PARTITION_KEY] == pl.String, schema[PARTITION_KEY]
+        if key := partition_key(table):
+            assert schema[key] == pl.String, schema[key]
         count = lf.select(pl.len()).collect().item()
         if ids is not None:
             lf = lf.filter(pl.col("session_id").is_in(ids))
@@ -159,8 +168,8 @@ class DuckDB:
         types = {name: kind for name, kind, *_ in described}
         for name in timestamp_columns(table):
             assert types[name] == "TIMESTAMP WITH TIME ZONE", (name, types[name])
-        if table.per_session:
-            assert types[PARTITION_KEY] == "VARCHAR", types[PARTITION_KEY]
+        if key := partition_key(table):
+            assert types[key] == "VARCHAR", types[key]
         count = self.con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
         instants = set(timestamp_columns(table))
         picked = ", ".join(
@@ -202,6 +211,8 @@ def truth(out: Path, table: Table) -> tuple[int, list[str] | None, list[tuple[An
         instants = set(timestamp_columns(table))
         picked = [f"epoch_us(t.{c})" if c in instants else f"t.{c}" for c in table.column_names]
         if not table.per_session:
+            if table.month_of is not None:
+                picked.append(f"strftime(t.{table.month_of}, '%Y-%m')")
             sample = con.execute(f"SELECT {', '.join(picked)} FROM {table.name} t")
             return count, None, rows(iter(sample.fetchall()))
         ids = [
