@@ -733,6 +733,10 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("session_id",),
         ("session_id", "pr_count", "merged_pr_count", "closed_pr_count", "resolved_pr_count"),
     ),
+    "stg_sessions_with_prs": (
+        ("session_id",),
+        ("session_id", "created_date", "prs_opened", "prs_merged", "prs_closed", "prs_resolved"),
+    ),
     "stg_session_counts": (
         ("session_id",),
         (
