@@ -202,19 +202,13 @@ def write_part(
 ) -> dict[str, int]:
     """One transaction: the part's rows (if its listing is complete) and its errors."""
     con = warehouse.db
-    with storage_errors(str(warehouse.work_path)):
-        con.execute("BEGIN")
-        try:
-            written = {}
-            if isinstance(built, BuiltBilling):
-                written = load_billing(con, part, built)
-            elif built is not None:
-                written = load(con, part, built, listed_at, mark_removed=not built.invalid)
-            _record_errors(con, errors)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    with warehouse.transaction():
+        written = {}
+        if isinstance(built, BuiltBilling):
+            written = load_billing(con, part, built)
+        elif built is not None:
+            written = load(con, part, built, listed_at, mark_removed=not built.invalid)
+        _record_errors(con, errors)
     return written
 
 

@@ -117,17 +117,11 @@ def write_messages(warehouse: Warehouse, out: MessageRows) -> int:
     """One transaction: replace the sessions' messages, set their initial_user_message, record
     the errors; return the message rows written."""
     con = warehouse.db
-    with storage_errors(str(warehouse.work_path)):
-        con.execute("BEGIN")
-        try:
-            if out.sessions:
-                _replace(con, warehouse, out)
-            if out.errors:
-                _record_errors(con, out.errors)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    with warehouse.transaction():
+        if out.sessions:
+            _replace(con, warehouse, out)
+        if out.errors:
+            _record_errors(con, out.errors)
     return len(out.rows)
 
 

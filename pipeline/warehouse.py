@@ -8,6 +8,8 @@ are kept in DuckDB 1.1's storage format, so every DuckDB from 1.1 on opens what 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -171,20 +173,25 @@ class Warehouse:
         """Replace every session of the batch and all its child rows, in one transaction."""
         if not (batch.sessions or batch.errors or batch.deleted or batch.analysis_requested):
             return
-        con = self.db
+        with self.transaction():
+            if batch.sessions:
+                self._replace_sessions(batch)
+            if batch.deleted:
+                self._mark("deleted_at", batch.deleted, first=True)
+            if batch.analysis_requested:
+                self._mark("analysis_requested_at", batch.analysis_requested, first=False)
+            self._record_errors(batch)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one transaction: committed if it ends well, else rolled back."""
         with storage_errors(str(self.work_path)):
-            con.execute("BEGIN")
+            self.db.execute("BEGIN")
             try:
-                if batch.sessions:
-                    self._replace_sessions(batch)
-                if batch.deleted:
-                    self._mark("deleted_at", batch.deleted, first=True)
-                if batch.analysis_requested:
-                    self._mark("analysis_requested_at", batch.analysis_requested, first=False)
-                self._record_errors(batch)
-                con.execute("COMMIT")
+                yield
+                self.db.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                self.db.execute("ROLLBACK")
                 raise
 
     def _replace_sessions(self, batch: Batch) -> None:
