@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import pyarrow as pa
@@ -45,7 +47,7 @@ class Batch:
 
     def table(self, table: Table) -> pa.Table:
         if table.name not in self.arrow:
-            rows = [row for rows in self.sessions.values() for row in rows[table.name]]
+            rows = chain.from_iterable(rows[table.name] for rows in self.sessions.values())
             self.arrow[table.name] = to_arrow(table, rows)
         return self.arrow[table.name]
 
@@ -57,9 +59,9 @@ class Batch:
             rows.clear()  # the Arrow tables hold them now; only the ids are still needed
 
 
-def to_arrow(table: Table, rows: list[tuple[Any, ...]]) -> pa.Table:
+def to_arrow(table: Table, rows: Iterable[tuple[Any, ...]]) -> pa.Table:
     """Return rows (tuples in schema order) as an Arrow table of the table's schema."""
     schema = table.arrow_schema
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    columns = list(zip(*rows, strict=True)) or [()] * len(schema)
     arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -1,7 +1,8 @@
 """One validated session to rows of the data tables. Pure: no I/O.
 
-Rows are built by each table's checked constructor (pipeline.schema), so a column cannot be
-forgotten or misplaced; child rows carry their 0-based position in the JSON list as `ordinal`.
+Rows are built by each table's checked constructor (pipeline.schema), or as tuple literals in an
+order checked on import, so a column cannot be forgotten or misplaced; child rows carry their
+0-based position in the JSON list as `ordinal`.
 """
 
 from __future__ import annotations
@@ -52,12 +53,17 @@ def json_text(value: Any) -> str | None:
     return pydantic_core.to_json(value).decode()
 
 
+# The child rows, many per session, are tuple literals in these columns' order (checked here).
+SESSION_TAGS.check_order("session_id", "ordinal", "tag")
+PULL_REQUESTS.check_order("session_id", "ordinal", "url", "state", "repo", "pr_number")
+ISSUES.check_order("session_id", "ordinal", "issue", "impact", "label", "issue_id")
+ACTION_ITEMS.check_order("session_id", "ordinal", "issue_id", "type", "action_item")
+TIMELINE_EVENTS.check_order("session_id", "ordinal", "title", "description", "color", "issue_id")
+FEEDBACK_ITEMS.check_order("session_id", "ordinal", "issue_id", "summary", "excerpt", "details")
+
+
 def pull_request_row(session_id: str, ordinal: int, pr: PullRequest) -> tuple[Any, ...]:
-    repo, number = parse_pr_url(pr.url)
-    return PULL_REQUESTS.row(
-        session_id=session_id, ordinal=ordinal, url=pr.url, state=pr.state, repo=repo,
-        pr_number=number,
-    )  # fmt: skip
+    return (session_id, ordinal, pr.url, pr.state, *parse_pr_url(pr.url))
 
 
 # Columns only v3 sends: NULL in a v2 session's row.
@@ -76,9 +82,7 @@ def empty_rows() -> Rows:
 def list_rows(sid: str, tags: list[str], prs: list[PullRequest]) -> Rows:
     """Return the rows of the lists every session has: tags and pull requests."""
     return {
-        "session_tags": [
-            SESSION_TAGS.row(session_id=sid, ordinal=i, tag=tag) for i, tag in enumerate(tags)
-        ],
+        "session_tags": [(sid, i, tag) for i, tag in enumerate(tags)],
         "pull_requests": [pull_request_row(sid, i, pr) for i, pr in enumerate(prs)],
     }
 
@@ -92,48 +96,30 @@ def analysis_rows(
     through pydantic's __getattr__ and an exception, which made a whole rebuild 40 % slower."""
     return {
         "issues": [
-            ISSUES.row(
-                session_id=sid,
-                ordinal=i,
-                issue=x.issue,
-                impact=x.impact,
-                label=x.label,
-                issue_id=vars(x).get("id"),
-            )  # fmt: skip
-            for i, x in enumerate(issues)
+            (sid, i, x.issue, x.impact, x.label, vars(x).get("id")) for i, x in enumerate(issues)
         ],
         "action_items": [
-            ACTION_ITEMS.row(
-                session_id=sid,
-                ordinal=i,
-                issue_id=x.issue_id,
-                type=x.type,
-                action_item=x.action_item,
-            )  # fmt: skip
-            for i, x in enumerate(action_items)
+            (sid, i, x.issue_id, x.type, x.action_item) for i, x in enumerate(action_items)
         ],
         "timeline_events": [
-            TIMELINE_EVENTS.row(
-                session_id=sid,
-                ordinal=i,
-                title=x.title,
-                description=x.description,
-                color=vars(x).get("color"),
-                issue_id=vars(x).get("issue_id"),
-            )  # fmt: skip
+            (
+                sid,
+                i,
+                x.title,
+                x.description,
+                (fields := vars(x)).get("color"),
+                fields.get("issue_id"),
+            )
             for i, x in enumerate(timeline)
-        ],
+        ],  # fmt: skip
         "feedback_items": [_feedback(sid, i, x) for i, x in enumerate(feedback)],
     }
 
 
 def _feedback(sid: str, ordinal: int, item: Any) -> tuple[Any, ...]:
     if isinstance(item, str):  # v3: one source reports plain strings: the feedback itself
-        return FEEDBACK_ITEMS.row(session_id=sid, ordinal=ordinal, issue_id=None, summary=None,
-                                  excerpt=None, details=item)  # fmt: skip
-    return FEEDBACK_ITEMS.row(session_id=sid, ordinal=ordinal, issue_id=item.issue_id,
-                              summary=item.summary, excerpt=item.excerpt,
-                              details=item.details)  # fmt: skip
+        return (sid, ordinal, None, None, None, item)
+    return (sid, ordinal, item.issue_id, item.summary, item.excerpt, item.details)
 
 
 def flatten(session: SessionDetail, run_id: str, extracted_at: datetime) -> Rows:

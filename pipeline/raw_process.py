@@ -9,6 +9,7 @@ file but the raw files it reads: the lock, the warehouse and every write stay he
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class _ToParent:
 
     def write(self, batch: Batch) -> None:
         self.conn.send(("batch", batch))
+        gc.collect()  # the batch is gone: what is left to scan is little (see _read)
 
     def session_error(self, session_id: str, kind: str, message: str, status: int | None) -> None:
         self.conn.send(("session_error", session_id, kind, message, status))
@@ -45,6 +47,11 @@ class _ToParent:
 
 def _read(conn: Connection, job: ReadJob) -> None:
     """The child: consume every saved line, sending each batch to the parent."""
+    # Validating and flattening make millions of small objects and no cycles: the collector's
+    # automatic passes cost a fifth of the reading. It runs once a batch instead, over what the
+    # batch left, the imported modules frozen out of its way.
+    gc.freeze()
+    gc.disable()
     parent = _ToParent(conn)
     consumer = Consumer(job.run, parent, parent)
     try:

@@ -76,6 +76,13 @@ class Table:
         unknown = set(values) - set(self.column_names)
         raise TypeError(f"{self.name}.row(): missing {sorted(missing)}, unknown {sorted(unknown)}")
 
+    def check_order(self, *names: str) -> None:
+        """Raise unless names are the columns in order: for the hot loops that build rows as
+        tuple literals, row() being a quarter of the flattening, so that their order is
+        checked once, when the module that builds them is imported."""
+        if list(names) != self.column_names:
+            raise TypeError(f"{self.name} has the columns {self.column_names}, not {list(names)}")
+
     @cached_property
     def arrow_schema(self) -> pa.Schema:
         return pa.schema(
