@@ -198,39 +198,18 @@ class Warehouse:
         sessions = batch.table(SESSIONS)
         self.db.register("batch_ids", sessions.select(["session_id"]))
         try:
-            # The months the stored versions were in, for the Parquet partitions to rewrite.
-            self.note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)")
-            # What only the warehouse knows of a session survives its new version: when it was
-            # first seen ended (a late analysis moves updated_at, not the end of the work), when
-            # its analysis was asked for, and a v3 session's first prompt, which its messages
-            # gave (the messages part, after the sessions, sets it again when it fetches them).
-            kept = self.db.sql(
-                "SELECT session_id, ended_at, analysis_requested_at, CASE WHEN api_version = "
-                "'v3' THEN initial_user_message END AS v3_prompt FROM sessions "
-                "WHERE (ended_at IS NOT NULL OR analysis_requested_at IS NOT NULL "
-                "OR (api_version = 'v3' AND initial_user_message IS NOT NULL)) "
-                "AND session_id IN (SELECT session_id FROM batch_ids)"
-            ).to_arrow_table()
-            stored = self.db.execute(
-                "SELECT 1 FROM sessions WHERE session_id IN (SELECT session_id FROM batch_ids) "
-                "LIMIT 1"
-            ).fetchall()
-            replaced: dict[str, pa.Table] = {}  # what the aggregates counted for them
-            if stored:
-                for table in DATA_TABLES:
-                    delete = (
-                        f"DELETE FROM {table.name} WHERE session_id IN "
-                        "(SELECT session_id FROM batch_ids)"
-                    )
-                    if self.aggregates_live and table.name in AGGREGATE_INPUTS:
-                        replaced[table.name] = self.db.sql(f"{delete} RETURNING *").to_arrow_table()
-                    else:
-                        self.db.execute(delete)
+            # The months the stored versions were in, for the Parquet partitions to rewrite;
+            # none found: no session of the batch is stored (a rebuild's or a first night's
+            # batches), and the scans below for what to keep and delete are skipped.
+            if self.note_months("sessions WHERE session_id IN (SELECT session_id FROM batch_ids)"):
+                kept, replaced = self._remove_stored()
+            else:
+                kept, replaced = None, {}
             for table in DATA_TABLES:
                 self._insert(table, batch.table(table))
             if self.aggregates_live:
                 self.aggregates.apply(replaced, {t.name: batch.table(t) for t in DATA_TABLES})
-            if kept.num_rows:
+            if kept is not None and kept.num_rows:
                 self.db.register("kept_state", kept)
                 self.db.execute(
                     "UPDATE sessions SET "
@@ -252,16 +231,39 @@ class Warehouse:
         finally:
             self.db.unregister("batch_ids")
 
-    def note_months(self, relation: str) -> None:
+    def _remove_stored(self) -> tuple[pa.Table, dict[str, pa.Table]]:
+        """Delete the stored versions of the batch's sessions (batch_ids) and their child rows;
+        return what only the warehouse knew of them, and the rows the aggregates counted."""
+        # What only the warehouse knows of a session survives its new version: when it was
+        # first seen ended (a late analysis moves updated_at, not the end of the work), when
+        # its analysis was asked for, and a v3 session's first prompt, which its messages
+        # gave (the messages part, after the sessions, sets it again when it fetches them).
+        kept = self.db.sql(
+            "SELECT session_id, ended_at, analysis_requested_at, CASE WHEN api_version = "
+            "'v3' THEN initial_user_message END AS v3_prompt FROM sessions "
+            "WHERE (ended_at IS NOT NULL OR analysis_requested_at IS NOT NULL "
+            "OR (api_version = 'v3' AND initial_user_message IS NOT NULL)) "
+            "AND session_id IN (SELECT session_id FROM batch_ids)"
+        ).to_arrow_table()
+        replaced: dict[str, pa.Table] = {}
+        for table in DATA_TABLES:
+            delete = (
+                f"DELETE FROM {table.name} WHERE session_id IN (SELECT session_id FROM batch_ids)"
+            )
+            if self.aggregates_live and table.name in AGGREGATE_INPUTS:
+                replaced[table.name] = self.db.sql(f"{delete} RETURNING *").to_arrow_table()
+            else:
+                self.db.execute(delete)
+        return kept, replaced
+
+    def note_months(self, relation: str) -> int:
         """Add the created_at months of the sessions in relation to touched_months: the
-        Parquet partitions this run must rewrite."""
-        self.touched_months.update(
-            m
-            for (m,) in self.db.execute(
-                f"SELECT DISTINCT {_month('created_at')} FROM {relation}"
-            ).fetchall()
-            if m is not None
-        )
+        Parquet partitions this run must rewrite. Return how many months it found (a month
+        of NULL, a session without created_at, counting too)."""
+        months = self.db.execute(f"SELECT DISTINCT {_month('created_at')} FROM {relation}")
+        found = [m for (m,) in months.fetchall()]
+        self.touched_months.update(m for m in found if m is not None)
+        return len(found)
 
     def _months_of(self, sessions: pa.Table) -> None:
         self.db.register("new_sessions", sessions.select(["created_at"]))
