@@ -165,7 +165,11 @@ class ExportRun:
                     sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan,
                                                   per_session={"messages": messages})  # fmt: skip
                     job = ReadJob(raw_files(settings.from_raw), self.info)
-                    read_in_child(job, sink.write, self.reporter)
+                    with self.warehouse.grouped_commits():
+                        try:
+                            read_in_child(job, sink.write, self.reporter)
+                        finally:
+                            self.writer.close()  # every batch written, then the last commit
                 else:
                     fetching = time.monotonic()
                     self.extract(sink)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from pipeline.flatten import flatten, parse_pr_url
 from pipeline.models import SessionDetail
-from pipeline.schema import BY_NAME
+from pipeline.schema import BY_NAME, ISSUES
 from pipeline.sources.v3 import V3Source
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -299,3 +299,9 @@ def test_v3_payloads_that_do_not_match_the_schema_name_the_field(field, value, p
     with pytest.raises(ValidationError) as err:
         V3Source().validate(payload)
     assert str(err.value.errors()[0]["loc"][0]) == path
+
+
+def test_rows_written_as_tuples_are_checked_against_the_columns_order_on_import():
+    ISSUES.check_order("session_id", "ordinal", "issue", "impact", "label", "issue_id")
+    with pytest.raises(TypeError, match="issues has the columns"):
+        ISSUES.check_order("session_id", "ordinal", "impact", "issue", "label", "issue_id")
