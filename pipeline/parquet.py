@@ -29,7 +29,8 @@ plus those sessions' rows from DuckDB. A month's rows are contiguous in its file
 anywhere in DuckDB's tables (ids files, backfills and late refreshes store sessions in no order
 of month): reading them from DuckDB would decompress nearly every block of every table, reading
 the old file costs the month's size, and the sessions just written sit together at the tables'
-end. A partition whose file is missing or has another schema is read from DuckDB.
+end. A partition whose file is missing, has another schema or does not read to its end is
+read from DuckDB.
 """
 
 from __future__ import annotations
@@ -261,14 +262,15 @@ class _Dataset:
         table_dir.mkdir(exist_ok=True)
         before = set(_partitions_on_disk(table_dir))
         carried = self._carried(table, before)
-        with _PartitionWriter(table, self.staging / table.name) as writer:
-            if carried is not None:
-                for month, path in carried.items():
-                    self._carry(path, month, writer)
-            with _rows(con, table, self.months, carried is not None) as reader:
-                for batch in reader:
-                    writer.add(batch)
-        staged = writer.staged
+        try:
+            staged = self._stage(con, table, carried)
+        except (OSError, pa.ArrowException):
+            if carried is None:
+                raise
+            # An old file whose schema and footer read well but whose data does not (a bad
+            # block, a copy cut short and patched): its months are read from DuckDB instead.
+            shutil.rmtree(self.staging / table.name, ignore_errors=True)
+            staged = self._stage(con, table, None)
         # A file of layout 1, at the table's root, goes before any partition comes in: beside
         # them it would be read twice, and Spark refuses a folder mixing both layouts.
         for old in table_dir.glob("*.parquet"):
@@ -287,6 +289,19 @@ class _Dataset:
         if left and empty.exists():
             self._remove(empty)
         fsync_dir(table_dir)
+
+    def _stage(
+        self, con: duckdb.DuckDBPyConnection, table: Table, carried: dict[str, Path] | None
+    ) -> dict[str, Path]:
+        """Write the months' new files under staging; return {month: staged folder}."""
+        with _PartitionWriter(table, self.staging / table.name) as writer:
+            if carried is not None:
+                for month, path in carried.items():
+                    self._carry(path, month, writer)
+            with _rows(con, table, self.months, carried is not None) as reader:
+                for batch in reader:
+                    writer.add(batch)
+        return writer.staged
 
     def _carried(self, table: Table, before: set[str]) -> dict[str, Path] | None:
         """The old files of the months rewritten, to carry their unchanged sessions' rows over;

@@ -395,3 +395,16 @@ def test_a_night_carries_its_months_other_sessions_over_from_the_old_file(server
     export(server, out, changed)
     assert titles()[kept] == "edited by hand"
     assert_same_rows_as_duckdb(out)
+
+    # Nor is a file whose schema and footer read well but whose data does not (a disk's bad
+    # block, a copy cut and patched): the month is read from DuckDB, and the run goes on.
+    with duckdb.connect(str(out / STATE_DIR / "work.duckdb")) as con:
+        con.execute("UPDATE sessions SET title = 'edited again' WHERE session_id = ?", [kept])
+    data = bytearray(march.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    data[4 : len(data) - footer] = b"\xff" * (len(data) - footer - 4)
+    march.write_bytes(bytes(data))
+    assert pq.read_schema(march).equals(BY_NAME["sessions"].arrow_schema)
+    export(server, out, changed)
+    assert titles()[kept] == "edited again"
+    assert_same_rows_as_duckdb(out)
