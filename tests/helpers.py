@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import requests
 from pipeline.aggregates import Aggregates
 from pipeline.cli import main
 from pipeline.fake_api import FakeApiServer
+from pipeline.fake_api.llm import huge
 from pipeline.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +73,15 @@ def edited(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with duckdb.connect(str(db)) as con:
         yield con
         Aggregates(con).rebuild()
+
+
+def pasted_log(characters: int = 35_000) -> str:
+    """A log as an analysis pastes it into a label (the fake's pasted logs: lines of every
+    script), cut to characters."""
+    rng, text = random.Random(1), ""
+    while len(text) < characters:
+        text += huge(rng) + "\n"
+    return text[:characters]
 
 
 def scalar(db: Path, sql: str) -> Any:

@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.aggregates import INPUTS, Aggregates, load_aggregates
+from pipeline.aggregates import INPUTS, Aggregates, load_aggregates, staging_sql
 from pipeline.fake_api import FakeApiServer, FakeDevin, with_text
-from tests.helpers import KEY, query, run_cli
+from tests.helpers import KEY, edited, pasted_log, query, run_cli, scalar
 from tests.test_views import STAGING_NAMES, relations_read
 
 WORK = Path(".devin-export") / "work.duckdb"  # the working copy runs write; devin.duckdb a copy
@@ -106,3 +106,79 @@ def test_rebuild_from_raw_makes_them_whole(tmp_path: Path) -> None:
     rebuilt = tmp_path / "rebuilt"
     assert run_cli("--from-raw", str(out / "raw"), "--out", str(rebuilt), "--quiet").code == 0
     assert contents(rebuilt / "devin.duckdb") == contents(out / "devin.duckdb")
+
+
+def test_a_night_keeps_the_aggregates_of_pasted_logs_within_the_memory_limit(
+    tmp_path: Path,
+) -> None:
+    """A warehouse whose issues have 600 distinct labels of 35 kB (the same pasted log, each
+    with its own last line): a night still exits 0 within the export's 64 MB of DuckDB cache
+    (merging keys of 35 kB ran out of it from about 450 such labels: exit 3), and its
+    aggregates equal a whole rebuild. The night replaces sessions that hold such issues, so
+    their change is subtracted too."""
+    devin = FakeDevin(sessions=20, seed=3)
+    out = tmp_path / "out"
+    ids = devin.ids()
+    with FakeApiServer(devin, key=KEY) as server:
+        export(server, out, *ids)
+        with edited(out / WORK) as con:
+            # 30 issues on each session, each label its own; impacts are short here: as many
+            # 35 kB impacts as well would fill the scan of the issues table itself
+            con.execute(
+                "insert into issues select session_id, 100 + k, 'pasted', 'High', "
+                "$log || ' #' || k, null from "
+                "(select session_id, row_number() over (order by session_id) - 1 as s "
+                "from sessions), range(600) as t(k) where k % 20 = s",
+                {"log": pasted_log()},
+            )
+        export(server, out, *ids[:3])
+        db = out / "devin.duckdb"
+        # the three sessions' pasted issues are gone (the API's versions hold none)
+        assert query(db, "select count(*) from issues where ordinal >= 100") == [(510,)]
+        assert contents(db) == made_whole(db, tmp_path)
+
+
+def test_aggregates_keyed_by_whole_texts_are_made_again_within_bounds(tmp_path: Path) -> None:
+    """A warehouse whose aggregates the release before the bound on text_key made, keyed and
+    spelled by whole texts of 35 kB: the first night of this one makes them whole again, keyed
+    within bounds (text_key is staging SQL, part of each aggregate's version), and they equal
+    a whole rebuild."""
+    devin = FakeDevin(sessions=20, seed=3)
+    out = tmp_path / "out"
+    ids = devin.ids()
+    with FakeApiServer(devin, key=KEY) as server:
+        export(server, out, *ids)
+        with duckdb.connect(str(out / WORK)) as con:
+            con.execute(
+                "insert into issues select session_id, 100, 'pasted', $log || session_id, "
+                "$log || session_id, null from sessions",
+                {"log": pasted_log()},
+            )
+            con.execute("create or replace macro text_key(text) as "
+                        "lower(ltrim(text_key_end(text_key_spaces(text_key_nfc(text)))))")  # fmt: skip
+            con.execute("create or replace macro text_cut(text) as text")
+            Aggregates(con).rebuild()
+            con.execute("update aggregate_versions set sha = 'older'")
+        db = out / "devin.duckdb"
+        assert scalar(out / WORK, "select max(length(text_key)) from agg_spellings") > 30_000
+        export(server, out, *ids[:2])
+        assert query(db, "select max(length(text)), max(length(text_key)) from agg_spellings"
+                     ) == [(301, 333)]  # fmt: skip
+        assert scalar(db, "select max(length(label_key)) from agg_issue_labels") == 333
+        assert contents(db) == made_whole(db, tmp_path)
+
+
+def test_a_change_of_the_staging_layer_alone_remakes_every_aggregate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """text_key is a macro of sql/staging: a release that changes only the staging layer (as
+    the bound on long keys did) has every aggregate made whole again with it."""
+    con = duckdb.connect()
+    current = Aggregates(con)
+    current.stale()  # makes the table of versions
+    con.executemany("insert into aggregate_versions values (?, ?)",
+                    [[a.name, a.sha] for a in current.all])  # fmt: skip
+    assert Aggregates(con).stale() == []
+    changed = staging_sql() + "\n-- a macro changed\n"
+    monkeypatch.setattr("pipeline.aggregates.staging_sql", lambda: changed)
+    assert [a.name for a in Aggregates(con).stale()] == [a.name for a in current.all]

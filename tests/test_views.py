@@ -12,13 +12,16 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from hashlib import md5
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from pipeline.report.queries import issue_pairs
 from pipeline.schema import BY_NAME, SESSIONS, TABLES
+from tests.helpers import pasted_log
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 STAGING_FILES = sorted((SQL_DIR / "staging").glob("*.sql"))
@@ -1138,6 +1141,55 @@ def test_v_issue_labels(con: duckdb.DuckDBPyConnection) -> None:
 def test_v_action_items(con: duckdb.DuckDBPyConnection) -> None:
     got = rows(con, "select * from v_action_items order by type")
     assert got == [("fix", 4, 3), ("test", 1, 1)]
+
+
+def text_key(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    return str(con.execute("select text_key(?)", [text]).fetchall()[0][0])
+
+
+def test_a_label_of_a_pasted_log_groups_by_a_bounded_key_and_shows_cut(tmp_path: Path) -> None:
+    """A label may be a whole pasted log (35 kB): text_key keeps the first 300 characters of
+    its key and the md5 of the whole, so two logs alike in their first 300 characters (or in
+    all but their end) stay two groups, the same log in another case and spacing is one, and
+    no key nor spelling the aggregate tables hold is longer than that."""
+    log = pasted_log()
+    first, second = log + " exit 1", log + " exit 2"
+    shouting = " " + "".join(c.upper() if c.isascii() else c for c in first)
+    shouting = shouting.replace("\n", " \t ") + " ..."  # the same words to text_key
+    with build(tmp_path / "long.duckdb") as con:
+        keys = [text_key(con, text) for text in (first, shouting, second)]
+        assert keys[0] == keys[1] != keys[2] and keys[0][:300] == keys[2][:300]
+        assert [len(k) for k in keys] == [333, 333, 333]  # 300, '…' and 32 hex digits
+        # up to 300 characters a key is the text's own
+        assert text_key(con, "Ab" * 150) == "ab" * 150
+        longer = "ab" * 150 + "c"
+        assert (
+            text_key(con, "Ab" * 150 + "C") == longer[:300] + "…" + md5(longer.encode()).hexdigest()
+        )
+        spelled = [first, shouting, shouting, second]
+        con.executemany("insert into issues values ('s1', ?, 'pasted', ?, ?, null)",
+                        [[10 + i, text, text] for i, text in enumerate(spelled)])  # fmt: skip
+        con.executemany("insert into action_items values ('s1', ?, null, ?, 'x')",
+                        [[10 + i, text] for i, text in enumerate(spelled)])  # fmt: skip
+        load_sql(con, AGGREGATE_FILES)  # a hand edit: the aggregates made again, as a run would
+
+        def cut(text: str) -> str:
+            return text[:300] + "…"
+
+        # each group in its most common spelling, cut to 300 characters
+        labels = rows(con, "select label, impact, issues, sessions_affected from v_issue_labels "
+                           "where length(label) > 300 order by issues desc")  # fmt: skip
+        assert labels == [(cut(shouting), cut(shouting), 3, 1), (cut(second), cut(second), 1, 1)]
+        types = rows(con, "select type, items from v_action_items where length(type) > 300 "
+                          "order by items desc")  # fmt: skip
+        assert types == [(cut(shouting), 3), (cut(second), 1)]
+        # the report ranks the groups by key and names them as the views do
+        pairs = [(r["label"], r["issues"]) for r in issue_pairs(con).rows if len(r["label"]) > 300]
+        assert pairs == [(cut(shouting), 3), (cut(second), 1)]
+        assert scalar(con, "select max(length(text)) from agg_spellings") == 301
+        assert scalar(con, "select max(greatest(length(label_key), length(impact_key))) "
+                           "from agg_issue_labels") == 333  # fmt: skip
+        assert scalar(con, "select max(length(type_key)) from agg_action_types") == 333
 
 
 def test_v_prompt_feedback(con: duckdb.DuckDBPyConnection) -> None:

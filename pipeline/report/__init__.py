@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 REPORT_NAME = "report.html"
 WAREHOUSE_NAME = "devin.duckdb"
 # A bound on DuckDB's memory while the report is read: its queries need a few MB (100,000
-# sessions of free text: under 100 MB of RSS in all), but a label may be any length, and the
-# label chart ranks every one (tests: thousands of 35 kB labels need more than 128 MB)
+# sessions of free text: under 100 MB of RSS in all), but a value it ranks may be any length
+# (ids, statuses, repositories as the API sent them; issue labels and action item types are
+# ranked by text_key, at most 333 characters)
 MEMORY_LIMIT = "256MB"
 
 __all__ = ["REPORT_NAME", "MissingWarehouse", "ReportError", "build_report", "report_after_run"]

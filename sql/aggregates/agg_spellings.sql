@@ -1,8 +1,8 @@
 -- key: field, text, text_key
--- How often each spelling of the free text the views group by text_key was written: issue labels and impacts, action item types. A group goes by its most common spelling.
+-- How often each spelling of the free text the views group by text_key was written: issue labels and impacts, action item types, each spelling as text_cut shows it (cut to 300 characters and '…'). A group goes by its most common spelling.
 select
     'label' as field,
-    label as text,
+    text_cut(label) as text,
     text_key(label) as text_key,
     count(*) as uses
 from issues
@@ -12,7 +12,7 @@ union all
 
 select
     'impact',
-    impact,
+    text_cut(impact),
     text_key(impact),
     count(*)
 from issues
@@ -22,7 +22,7 @@ union all
 
 select
     'type',
-    type,
+    text_cut(type),
     text_key(type),
     count(*)
 from action_items

@@ -32,9 +32,14 @@ comment on view stg_issues is 'Staging: one row per issue (issues), plus issue_r
 -- is the text in Unicode NFC (an accent as one character, not two), every run of spaces (tabs,
 -- line breaks, no-break and ideographic spaces too) one space, no sentence punctuation (.,;:!?
 -- and ..., and their CJK and Arabic forms) nor space at its end, no space at its start, in
--- lower case. Defined here, after stg_issues, so that every view finds it (views are created
--- after the whole staging layer); analysts may call it too. Each step runs only on the texts
--- that need it: most need none but lower(), and regular expressions are slow.
+-- lower case. A key is at most 333 characters: a text whose key would be longer than 300 (a
+-- pasted log) keys by its first 300, '…' and the md5 of the whole, so two long texts stay
+-- apart however alike they start, the same long text in another case or spacing still groups,
+-- and the aggregate tables keyed by it (sql/aggregates) stay small however long the text: a
+-- night merges them within the export's memory. Defined here, after stg_issues, so that every
+-- view finds it (views are created after the whole staging layer); analysts may call it too.
+-- Each step runs only on the texts that need it: most need none but lower(), and regular
+-- expressions are slow.
 create or replace macro text_key_nfc(text) as
     case
         -- only a combining mark or Hangul jamo can make a text change under NFC
@@ -61,5 +66,19 @@ create or replace macro text_key_end(text) as
         else text
     end;
 
+create or replace macro text_key_bounded(key) as
+    case
+        when length(key) > 300 then left(key, 300) || '…' || md5(key)
+        else key
+    end;
+
 create or replace macro text_key(text) as
-    lower(ltrim(text_key_end(text_key_spaces(text_key_nfc(text)))));
+    text_key_bounded(lower(ltrim(text_key_end(text_key_spaces(text_key_nfc(text))))));
+
+-- text_cut(text): a spelling as the views show it, and as agg_spellings counts it: the text
+-- itself, or its first 300 characters and '…' when it is longer (the report shows no more).
+create or replace macro text_cut(text) as
+    case
+        when length(text) > 300 then left(text, 300) || '…'
+        else text
+    end;

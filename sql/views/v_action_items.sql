@@ -1,7 +1,8 @@
 create or replace view v_action_items as
 
 -- agg_action_types holds the sums by type as text_key groups it, agg_spellings every spelling
--- with its uses, both kept by every run (sql/aggregates)
+-- (as text_cut shows it: at most 300 characters and '…') with its uses, both kept by every run
+-- (sql/aggregates)
 with spellings as (
 
     select
@@ -40,7 +41,7 @@ final as (
 
 select * from final;
 
-comment on view v_action_items is 'One row per action item type (NULL: items without a type), grouped by text_key (case, spacing, trailing punctuation and Unicode form do not count) and shown in its most common spelling: how many action items the analyses proposed, and in how many sessions.';
-comment on column v_action_items.type is 'Kind of action (type): machine_setup, repo_config, knowledge, prompt_improvement, ...; the most common of the spellings grouped in this row.';
+comment on view v_action_items is 'One row per action item type (NULL: items without a type), grouped by text_key (case, spacing, trailing punctuation and Unicode form do not count; a type longer than 300 characters groups by its first 300 and a hash of the whole) and shown in its most common spelling, cut to 300 characters and … when longer: how many action items the analyses proposed, and in how many sessions.';
+comment on column v_action_items.type is 'Kind of action (type): machine_setup, repo_config, knowledge, prompt_improvement, ...; the most common of the spellings grouped in this row, cut to 300 characters and … when longer.';
 comment on column v_action_items.items is 'Action items of this type.';
 comment on column v_action_items.sessions is 'Sessions with at least one of them.';

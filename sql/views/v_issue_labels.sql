@@ -1,7 +1,8 @@
 create or replace view v_issue_labels as
 
 -- agg_issue_labels holds the sums by label and impact as text_key groups them, agg_spellings
--- every spelling with its uses, both kept by every run (sql/aggregates)
+-- every spelling (as text_cut shows it: at most 300 characters and '…') with its uses, both
+-- kept by every run (sql/aggregates)
 with spellings as (
 
     select
@@ -74,9 +75,9 @@ final as (
 
 select * from final;
 
-comment on view v_issue_labels is 'One row per issue label and impact, each grouped by text_key (case, spacing, trailing punctuation and Unicode form do not count: "Flaky test", "flaky test." and " Flaky  Test " are one label) and shown in its most common spelling: issues found, sessions affected, and the ACUs of those sessions (exact decimal, each session once per row however many such issues it had; a session with issues of several kinds counts in each row, so do not add acus_in_sessions up over rows). Deleted sessions included.';
-comment on column v_issue_labels.label is 'The issue''s category (label), in the most common of the spellings grouped in this row (NULL: issues without a label).';
-comment on column v_issue_labels.impact is 'Its impact (impact), in the most common of the spellings grouped in this row.';
+comment on view v_issue_labels is 'One row per issue label and impact, each grouped by text_key (case, spacing, trailing punctuation and Unicode form do not count: "Flaky test", "flaky test." and " Flaky  Test " are one label; a label longer than 300 characters, such as a pasted log, groups by its first 300 and a hash of the whole) and shown in its most common spelling, cut to 300 characters and … when longer: issues found, sessions affected, and the ACUs of those sessions (exact decimal, each session once per row however many such issues it had; a session with issues of several kinds counts in each row, so do not add acus_in_sessions up over rows). Deleted sessions included.';
+comment on column v_issue_labels.label is 'The issue''s category (label), in the most common of the spellings grouped in this row, cut to 300 characters and … when longer (NULL: issues without a label).';
+comment on column v_issue_labels.impact is 'Its impact (impact), in the most common of the spellings grouped in this row, cut to 300 characters and … when longer.';
 comment on column v_issue_labels.issues is 'Issues with this label and impact.';
 comment on column v_issue_labels.sessions_affected is 'Sessions with at least one of them.';
 comment on column v_issue_labels.acus_in_sessions is 'ACUs of those sessions, each once (exact decimal).';
