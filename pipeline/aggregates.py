@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,6 +172,10 @@ class Aggregates:
         try:
             with shadowed(con, relations):
                 yield
-        finally:
-            for name in registered:
-                con.unregister(name)
+        except BaseException:
+            with suppress(duckdb.Error):  # refused in an aborted transaction: see shadowed
+                for name in registered:
+                    con.unregister(name)
+            raise
+        for name in registered:
+            con.unregister(name)

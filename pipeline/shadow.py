@@ -8,7 +8,7 @@ SQL over the whole warehouse, over a run's sessions, or over a batch not yet wri
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 
@@ -26,6 +26,15 @@ def shadowed(con: duckdb.DuckDBPyConnection, relations: Mapping[str, str]) -> It
         for name, select in relations.items():
             con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
         yield
-    finally:
-        for name in relations:
-            con.execute(f"DROP VIEW IF EXISTS temp.main.{name}")
+    except BaseException:
+        # A failed query aborts the transaction, which then refuses even these drops (and
+        # rolls the views back): the first error is the one to tell.
+        with suppress(duckdb.Error):
+            _drop(con, relations)
+        raise
+    _drop(con, relations)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, relations: Mapping[str, str]) -> None:
+    for name in relations:
+        con.execute(f"DROP VIEW IF EXISTS temp.main.{name}")

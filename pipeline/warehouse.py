@@ -9,7 +9,7 @@ are kept in DuckDB 1.1's storage format, so every DuckDB from 1.1 on opens what 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -232,8 +232,7 @@ class Warehouse:
 
     def _replace_sessions(self, batch: Batch) -> None:
         sessions = batch.table(SESSIONS)
-        self.db.register("batch_ids", sessions.select(["session_id"]))
-        try:
+        with self.registered("batch_ids", sessions.select(["session_id"])):
             # The months the stored versions were in, for the Parquet partitions to rewrite;
             # none found: no session of the batch is stored (a rebuild's or a first night's
             # batches), and the scans below for what to keep and delete are skipped.
@@ -246,17 +245,16 @@ class Warehouse:
             if self.aggregates_live:
                 self.aggregates.apply(replaced, {t.name: batch.table(t) for t in DATA_TABLES})
             if kept is not None and kept.num_rows:
-                self.db.register("kept_state", kept)
-                self.db.execute(
-                    "UPDATE sessions SET "
-                    "ended_at = CASE WHEN sessions.ended_at IS NULL THEN NULL "
-                    "ELSE coalesce(k.ended_at, sessions.ended_at) END, "
-                    "analysis_requested_at = k.analysis_requested_at, "
-                    "initial_user_message = CASE WHEN sessions.api_version = 'v3' "
-                    "THEN k.v3_prompt ELSE sessions.initial_user_message END "
-                    "FROM kept_state k WHERE sessions.session_id = k.session_id"
-                )
-                self.db.unregister("kept_state")
+                with self.registered("kept_state", kept):
+                    self.db.execute(
+                        "UPDATE sessions SET "
+                        "ended_at = CASE WHEN sessions.ended_at IS NULL THEN NULL "
+                        "ELSE coalesce(k.ended_at, sessions.ended_at) END, "
+                        "analysis_requested_at = k.analysis_requested_at, "
+                        "initial_user_message = CASE WHEN sessions.api_version = 'v3' "
+                        "THEN k.v3_prompt ELSE sessions.initial_user_message END "
+                        "FROM kept_state k WHERE sessions.session_id = k.session_id"
+                    )
             self._months_of(sessions)
             # A session that came through clears the errors it had earlier in this run.
             self.db.execute(
@@ -264,8 +262,19 @@ class Warehouse:
                 "(SELECT session_id FROM batch_ids)",
                 [batch.run_id],
             )
-        finally:
-            self.db.unregister("batch_ids")
+
+    @contextmanager
+    def registered(self, name: str, data: pa.Table) -> Iterator[None]:
+        """Make data queryable as name for the block. When the block fails, the transaction
+        is aborted and refuses even the unregistering: its error is the one to tell."""
+        self.db.register(name, data)
+        try:
+            yield
+        except BaseException:
+            with suppress(duckdb.Error):
+                self.db.unregister(name)
+            raise
+        self.db.unregister(name)
 
     def _remove_stored(self) -> tuple[pa.Table, dict[str, pa.Table]]:
         """Delete the stored versions of the batch's sessions (batch_ids) and their child rows;
@@ -302,11 +311,8 @@ class Warehouse:
         return len(found)
 
     def _months_of(self, sessions: pa.Table) -> None:
-        self.db.register("new_sessions", sessions.select(["created_at"]))
-        try:
+        with self.registered("new_sessions", sessions.select(["created_at"])):
             self.note_months("new_sessions")
-        finally:
-            self.db.unregister("new_sessions")
 
     def _mark(self, column: str, ats: dict[str, datetime], *, first: bool) -> None:
         """Set column of the stored sessions named in ats to their time; with first, only
@@ -318,23 +324,19 @@ class Warehouse:
             }
         )
         unset = f" AND sessions.{column} IS NULL" if first else ""
-        self.db.register("marked", data)
-        try:
+        with self.registered("marked", data):
             self.note_months(f"sessions WHERE session_id IN (SELECT session_id FROM marked){unset}")
             self.db.execute(
                 f"UPDATE sessions SET {column} = m.at FROM marked m "
                 f"WHERE sessions.session_id = m.session_id{unset}"
             )
-        finally:
-            self.db.unregister("marked")
 
     def _record_errors(self, batch: Batch) -> None:
         """Upsert the batch's errors, but not for sessions this run already wrote whole."""
         if not batch.errors:
             return
         data = to_arrow(EXPORT_ERRORS, list(batch.errors.values()))
-        self.db.register("error_rows", data)
-        try:
+        with self.registered("error_rows", data):
             self.db.execute(
                 "DELETE FROM export_errors t WHERE EXISTS (SELECT 1 FROM error_rows u "
                 "WHERE t.run_id = u.run_id AND t.part = u.part AND t.session_id = u.session_id)"
@@ -344,29 +346,21 @@ class Warehouse:
                 "(SELECT 1 FROM sessions s WHERE s.session_id = u.session_id "
                 "AND s._run_id = u.run_id)"
             )
-        finally:
-            self.db.unregister("error_rows")
 
     def _insert(self, table: Table, data: pa.Table) -> None:
         if data.num_rows:
-            self.db.register("batch_rows", data)
-            try:
+            with self.registered("batch_rows", data):
                 self.db.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM batch_rows")
-            finally:
-                self.db.unregister("batch_rows")
 
     def upsert(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
         """Replace rows of a small table by key (export_runs, quality_checks)."""
         data = to_arrow(table, rows)
-        self.db.register("upsert_rows", data)
-        try:
+        with self.registered("upsert_rows", data):
             match = " AND ".join(f"t.{k} = u.{k}" for k in table.key)
             self.db.execute(
                 f"DELETE FROM {table.name} t WHERE EXISTS "
                 f"(SELECT 1 FROM upsert_rows u WHERE {match})"
             )
-        finally:
-            self.db.unregister("upsert_rows")
         self._insert(table, data)
 
     def record_run(self, **fields: Any) -> None:

@@ -7,6 +7,7 @@ import os
 import threading
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -14,6 +15,7 @@ from pipeline.errors import StorageError
 from pipeline.files import storage_errors
 from pipeline.parquet import write_snapshots
 from pipeline.schema import TABLES
+from pipeline.shadow import shadowed
 from pipeline.warehouse import COMMIT_BYTES, ROW_GROUP_ROWS, STATE_DIR, Warehouse
 from pipeline.writer import SerialWriter
 from tests.helpers import query, run_cli
@@ -141,3 +143,17 @@ def test_every_table_and_column_describes_itself_in_duckdb_and_in_parquet(out):
         assert schema.metadata[b"description"] == table.doc.encode()
         for column in table.columns:
             assert schema.field(column.name).metadata[b"description"] == column.doc.encode()
+
+
+def test_a_failed_write_tells_its_own_error_not_the_aborted_transactions(tmp_path):
+    # A failed statement aborts the transaction, which then refuses even unregistering a
+    # relation: the user must see what failed (out of memory, say), not "transaction aborted".
+    warehouse = Warehouse(tmp_path)
+    warehouse.open()
+    rows = pa.table({"session_id": ["devin-a"]})
+    with pytest.raises(duckdb.CatalogException, match="no_such_table"):
+        with warehouse.transaction(), warehouse.registered("batch_ids", rows):
+            with shadowed(warehouse.db, {"sessions": "SELECT * FROM batch_ids"}):
+                warehouse.db.execute("SELECT * FROM no_such_table")
+    assert warehouse.db.execute("SELECT count(*) FROM sessions").fetchall() == [(0,)]
+    warehouse.close()
