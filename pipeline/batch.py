@@ -51,11 +51,6 @@ class Batch:
             self.arrow[table.name] = to_arrow(table, rows)
         return self.arrow[table.name]
 
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the batch's Arrow tables (those converted so far)."""
-        return sum(t.nbytes for t in self.arrow.values())
-
     def prepare(self) -> None:
         """Convert the rows to Arrow now, on this thread, so the writer only runs DuckDB."""
         for table in DATA_TABLES:

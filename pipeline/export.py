@@ -165,11 +165,7 @@ class ExportRun:
                     sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan,
                                                   per_session={"messages": messages})  # fmt: skip
                     job = ReadJob(raw_files(settings.from_raw), self.info)
-                    with self.warehouse.grouped_commits():
-                        try:
-                            read_in_child(job, sink.write, self.reporter)
-                        finally:
-                            self.writer.close()  # every batch written, then the last commit
+                    read_in_child(job, sink.write, self.reporter)
                 else:
                     fetching = time.monotonic()
                     self.extract(sink)

@@ -36,7 +36,6 @@ STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that analysts' tools must open t
 # cached up to this limit, so it is most of what a night on a large warehouse holds more than
 # one on an empty warehouse; queries that need more spill to TEMP_DIR under DIR/.devin-export.
 MEMORY_LIMIT = "64MB"
-COMMIT_BYTES = 32 << 20  # grouped_commits: Arrow data per transaction, a few batches
 TEMP_DIR = "tmp"
 
 
@@ -55,7 +54,6 @@ class Warehouse:
         self.con: duckdb.DuckDBPyConnection | None = None
         self.migrated = False  # the schema changed on open: every Parquet partition is stale
         self.touched_months: set[str] = set()  # created_at months (UTC) of sessions written
-        self._group: int | None = None  # grouped_commits: bytes in the open transaction
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -175,7 +173,7 @@ class Warehouse:
         """Replace every session of the batch and all its child rows, in one transaction."""
         if not (batch.sessions or batch.errors or batch.deleted or batch.analysis_requested):
             return
-        with self.transaction(weight=batch.nbytes):
+        with self.transaction():
             if batch.sessions:
                 self._replace_sessions(batch)
             if batch.deleted:
@@ -185,50 +183,16 @@ class Warehouse:
             self._record_errors(batch)
 
     @contextmanager
-    def transaction(self, weight: int = 0) -> Iterator[None]:
-        """Run the block in one transaction: committed if it ends well, else rolled back.
-        While commits are grouped (a rebuild), the block joins the open transaction, which is
-        committed once the blocks in it weigh (in bytes of Arrow data) COMMIT_BYTES."""
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one transaction: committed if it ends well, else rolled back."""
         with storage_errors(str(self.work_path)):
-            if self._group is None or not self._group:
-                self.db.execute("BEGIN")
+            self.db.execute("BEGIN")
             try:
                 yield
+                self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
-                if self._group is not None:
-                    self._group = 0
                 raise
-            if self._group is None:
-                self.db.execute("COMMIT")
-            else:
-                self._group += max(weight, 1)
-                if self._group >= COMMIT_BYTES:
-                    self._end_group()
-
-    @contextmanager
-    def grouped_commits(self) -> Iterator[None]:
-        """Group the transactions of the block into fewer, bigger ones (see transaction).
-
-        A commit of a batch smaller than a row group writes its rows to the WAL, and a
-        checkpoint writes them again; rows committed a few batches at a time fill row groups,
-        written once, straight to the file. A rebuild's batches, one transaction each, spent a
-        quarter of their time committing. What is in the open transaction is held in memory, so
-        a group is bounded, and a failure loses the group, which fails the rebuild anyway."""
-        self._group = 0
-        try:
-            yield
-        finally:
-            try:
-                with storage_errors(str(self.work_path)):
-                    self._end_group()  # what was written, also when the reading failed
-            finally:
-                self._group = None
-
-    def _end_group(self) -> None:
-        if self._group:
-            self.db.execute("COMMIT")
-            self._group = 0
 
     def _replace_sessions(self, batch: Batch) -> None:
         sessions = batch.table(SESSIONS)

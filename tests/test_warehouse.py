@@ -16,7 +16,7 @@ from pipeline.files import storage_errors
 from pipeline.parquet import write_snapshots
 from pipeline.schema import TABLES
 from pipeline.shadow import shadowed
-from pipeline.warehouse import COMMIT_BYTES, ROW_GROUP_ROWS, STATE_DIR, Warehouse
+from pipeline.warehouse import ROW_GROUP_ROWS, STATE_DIR, Warehouse
 from pipeline.writer import SerialWriter
 from tests.helpers import query, run_cli
 
@@ -54,44 +54,6 @@ def test_after_a_failed_write_no_later_batch_is_committed():
     assert done == []
     with pytest.raises(StorageError):
         writer.submit(lambda: done.append(2))
-
-
-def _committed(warehouse: Warehouse) -> list[str]:
-    """The session_tags rows another connection sees: those committed."""
-    other = warehouse.db.cursor()
-    rows = other.execute("SELECT session_id FROM warehouse.session_tags ORDER BY 1").fetchall()
-    other.close()
-    return [sid for (sid,) in rows]
-
-
-def _tags(warehouse: Warehouse, sid: str) -> None:
-    warehouse.db.execute(f"INSERT INTO session_tags VALUES ('{sid}', 0, 'tag')")
-
-
-def test_grouped_commits_commit_a_few_blocks_at_a_time_and_what_was_written_at_the_end(tmp_path):
-    warehouse = Warehouse(tmp_path)
-    warehouse.open()
-    with pytest.raises(RuntimeError), warehouse.grouped_commits():
-        with warehouse.transaction(weight=1):
-            _tags(warehouse, "devin-a")
-        assert _committed(warehouse) == []  # the group stays open for the next block
-        with warehouse.transaction(weight=COMMIT_BYTES):
-            _tags(warehouse, "devin-b")
-        assert _committed(warehouse) == ["devin-a", "devin-b"]  # it weighs enough: committed
-        with warehouse.transaction(weight=1):
-            _tags(warehouse, "devin-c")
-        with pytest.raises(duckdb.Error), warehouse.transaction(weight=1):
-            _tags(warehouse, "devin-d")
-            warehouse.db.execute("INSERT INTO no_such_table VALUES (1)")
-        with warehouse.transaction(weight=1):  # a failed block rolled its whole group back
-            _tags(warehouse, "devin-e")
-        assert _committed(warehouse) == ["devin-a", "devin-b"]
-        raise RuntimeError("the reading failed")
-    assert _committed(warehouse) == ["devin-a", "devin-b", "devin-e"]  # what was written
-    with warehouse.transaction():  # outside a group: each block is its own transaction
-        _tags(warehouse, "devin-f")
-    assert _committed(warehouse) == ["devin-a", "devin-b", "devin-e", "devin-f"]
-    warehouse.close()
 
 
 def test_checkpoints_keep_row_groups_small_so_they_rewrite_little(tmp_path):
