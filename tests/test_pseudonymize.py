@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import TABLES
-from tests.helpers import CliResult, query, run_cli
+from tests.helpers import NO_BILL, CliResult, query, run_cli
 
 KEYS = {"v2": "apk_user_TEST-ADMIN-3f8b1c", "v3": "cog_TEST-SERVICE-USER-8e4d2a"}
 SECRET = "Zq8vW2xK7mR4tY9bN3cF6hJ1"
@@ -149,7 +149,7 @@ def test_a_pseudonymized_run_differs_from_a_clear_one_only_in_the_personal_field
 
 def test_tokens_are_the_same_in_another_warehouse_and_from_the_raw_files(server, devin, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
-    people = ("--all", "--pseudonymize", "--quiet", "--without", "consumption,metrics")  # no bill
+    people = ("--all", "--pseudonymize", "--quiet", *NO_BILL)
     assert export(server, one, "v3", *people).code == 0
     devin.enterprise.rotate()
     assert export(server, one, "v3", *people).code == 0
