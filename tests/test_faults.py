@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import KEY, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, query, run_cli, scalar
 
 
 def export(server, out: Path, *args: str, key: str = KEY):
@@ -120,7 +120,7 @@ def test_invalid_body_is_recorded_with_its_field_path_and_quarantined(server, ou
 
 def test_invalid_item_in_a_page_loses_only_that_item(server, out):
     server.faults.script("page:0", ["wrong-type"])
-    result = export(server, out, "--all")
+    result = export(server, out, "--all", *NO_BILL)
     assert result.code == 1
     (failed,) = errors(out)
     assert failed[1] == "invalid_response"
@@ -176,7 +176,7 @@ def test_invalid_ids_are_recorded_and_never_requested_while_valid_ones_export(
 def test_a_listed_session_that_failed_then_came_through_by_id_leaves_no_error(server, out):
     server.faults.script("page:0", ["wrong-type"])  # the page's first session is broken
     first = server.devin.ids()[0]
-    result = export(server, out, "--all", first, "--batch-size", "10")
+    result = export(server, out, "--all", *NO_BILL, first, "--batch-size", "10")
     assert result.code == 0, result.stderr  # it came through whole in the same run
     db = out / "devin.duckdb"
     assert errors(out) == []
