@@ -20,7 +20,7 @@ import pytest
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import ENTERPRISE_TABLES, MESSAGE_TABLES
 from pipeline.warehouse import STATE_DIR, Warehouse
-from tests.helpers import CliResult, get, query, run_cli, scalar
+from tests.helpers import NO_BILL, CliResult, get, query, run_cli, scalar
 
 KEYS = {"v2": "apk_user_TEST-ADMIN-3f8b1c", "v3": "cog_TEST-SERVICE-USER-8e4d2a"}
 PARTS = {"v2": ("people", "organizations", "playbooks"),
@@ -220,13 +220,13 @@ def test_every_table_as_served_and_items_that_leave_and_come_back(server, devin,
                                                                   version):  # fmt: skip
     ent = devin.enterprise
     db = out / "devin.duckdb"
-    result = export(server, out, version, "--all", "--quiet")
+    result = export(server, out, version, "--all", "--quiet", *NO_BILL)
     assert result.code == 0, result.stderr
     assert_holds_what_the_fake_serves(server, devin, out, version)
     first = stored(db, (*LINEAGE, "removed_at"))
     gone = ent.rotate()
     before = datetime.now(UTC)
-    assert export(server, out, version, "--all", "--quiet").code == 0
+    assert export(server, out, version, "--all", "--quiet", *NO_BILL).code == 0
     after = datetime.now(UTC)
     keys = {"users": "user_id", "organizations": "org_id", "playbooks": "playbook_id",
             "knowledge_notes": "note_id"}  # fmt: skip
@@ -245,7 +245,7 @@ def test_every_table_as_served_and_items_that_leave_and_come_back(server, devin,
     # Their roles stay as they were; the memberships of those still listed follow the API.
     back = set(gone["users"])
     gone_again = ent.rotate()
-    assert export(server, out, version, "--all", "--quiet").code == 0
+    assert export(server, out, version, "--all", "--quiet", *NO_BILL).code == 0
     for table, key in keys.items():
         if version == "v2" and table == "knowledge_notes":
             continue
@@ -270,12 +270,12 @@ def test_every_table_as_served_and_items_that_leave_and_come_back(server, devin,
 
 def test_a_listing_that_fails_marks_nothing_removed_and_writes_nothing(server, devin, out):
     db = out / "devin.duckdb"
-    assert export(server, out, "v3", "--all", "--quiet").code == 0
+    assert export(server, out, "v3", "--all", "--quiet", *NO_BILL).code == 0
     first = stored(db)
     devin.enterprise.rotate()
     # the second page of members/users fails after its retry: the roster is not whole
     server.faults.script("members/users:page:25", ["500", "500"])
-    result = export(server, out, "v3", "--all", "--quiet")
+    result = export(server, out, "v3", "--all", "--quiet", *NO_BILL)
     assert result.code == 1
     assert "people: http_error" in result.stderr
     assert stored(db)["users"] == first["users"]  # nothing removed, nothing rewritten
