@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.fake_api import FakeDevin
 from pipeline.schema import ENTERPRISE_TABLES, TABLES
-from tests.helpers import KEY, NO_BILL, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, query, query_each, run_cli, scalar
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = ("--all", *NO_BILL, "--quiet")  # the sessions (the bill: tests/test_billing.py)
@@ -36,7 +36,8 @@ def expected_counts(sessions: list[dict]) -> dict[str, int]:
 
 
 def table_counts(db: Path) -> dict[str, int]:
-    return {t: scalar(db, f"select count(*) from {t}") for t in DATA_TABLE_COUNTS}
+    counts = query_each(db, {t: f"select count(*) from {t}" for t in DATA_TABLE_COUNTS})
+    return {t: rows[0][0] for t, rows in counts.items()}
 
 
 def data_rows(db: Path, table: str) -> list[tuple]:

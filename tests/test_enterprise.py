@@ -20,7 +20,7 @@ import pytest
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import ENTERPRISE_TABLES, MESSAGE_TABLES
 from pipeline.warehouse import STATE_DIR, Warehouse
-from tests.helpers import NO_BILL, CliResult, get, query, run_cli, scalar
+from tests.helpers import NO_BILL, CliResult, get, query, query_each, run_cli, scalar
 
 KEYS = {"v2": "apk_user_TEST-ADMIN-3f8b1c", "v3": "cog_TEST-SERVICE-USER-8e4d2a"}
 PARTS = {"v2": ("people", "organizations", "playbooks"),
@@ -146,12 +146,11 @@ def _normal(value: Any) -> Any:
 
 def stored(db: Path, left_out: tuple[str, ...] = LINEAGE) -> dict[str, set[tuple[Any, ...]]]:
     """The enterprise tables as the warehouse holds them, some columns left out."""
-    found = {}
-    for table in ENTERPRISE_TABLES:
-        columns = [c for c in table.column_names if c not in left_out]
-        rows = query(db, f"select {', '.join(columns)} from {table.name}")
-        found[table.name] = {tuple(_normal(v) for v in row) for row in rows}
-    return found
+    found = query_each(db, {
+        t.name: f"select {', '.join(c for c in t.column_names if c not in left_out)} from {t.name}"
+        for t in ENTERPRISE_TABLES
+    })  # fmt: skip
+    return {name: {tuple(_normal(v) for v in row) for row in rows} for name, rows in found.items()}
 
 
 def enterprise_requests(server: FakeApiServer) -> list[dict[str, Any]]:

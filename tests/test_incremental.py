@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import DATA_TABLES
-from tests.helpers import KEY, NO_BILL, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, query, query_each, run_cli, scalar
 
 NIGHTLY = ("--all", "--refresh-open", "--quiet", *NO_BILL)  # sessions, not the bill
 FRESH = ("--all", "--quiet", *NO_BILL)
@@ -18,11 +18,11 @@ FRESH = ("--all", "--quiet", *NO_BILL)
 
 def data_tables(db: Path) -> dict[str, list[tuple]]:
     """Every data table without the lineage columns, which differ between runs by design."""
-    tables = {}
+    sqls = {}
     for table in DATA_TABLES:
         columns = ", ".join(c for c in table.column_names if not c.startswith("_"))
-        tables[table.name] = query(db, f"select {columns} from {table.name} order by all")
-    return tables
+        sqls[table.name] = f"select {columns} from {table.name} order by all"
+    return query_each(db, sqls)
 
 
 def nightly(server, out: Path, *extra: str):
