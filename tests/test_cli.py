@@ -171,7 +171,7 @@ def test_api_url_from_environment(server, out):
 
 
 def test_the_same_export_twice_changes_only_runs_and_lineage(server, out):
-    args = ("--full", "--out", str(out), "--api-url", server.url, "--quiet")
+    args = ("--full", *NO_BILL, "--out", str(out), "--api-url", server.url, "--quiet")
     assert run_cli(*args).code == 0
     db = out / "devin.duckdb"
     first = {
