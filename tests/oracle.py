@@ -20,7 +20,7 @@ from pipeline.fake_api import FakeDevin
 from pipeline.fake_api.messages import messages as fake_messages
 from pipeline.schema import DATA_TABLES, RUN_TABLES, TABLES, Table
 from pipeline.sources import source_for
-from tests.helpers import query
+from tests.helpers import query_each
 
 # Which run wrote a row and when: differs between a warehouse and its rebuild from raw.
 LINEAGE = ("_run_id", "_extracted_at")
@@ -89,11 +89,12 @@ def served(
 def in_duckdb(db: Path, left_out: tuple[str, ...] = WAREHOUSE_ONLY) -> Snapshot:
     """Every data table's rows by session, without the columns left_out (by default those the
     yardstick cannot know; LINEAGE to compare a warehouse with its rebuild)."""
-    rows = {}
-    for table in DATA_TABLES:
-        names = table.column_names
-        found = query(db, f"select {', '.join(names)} from {table.name}")
-        rows[table.name] = [dict(zip(names, r, strict=True)) for r in found]
+    found = query_each(db, {t.name: f"select {', '.join(t.column_names)} from {t.name}"
+                            for t in DATA_TABLES})  # fmt: skip
+    rows = {
+        t.name: [dict(zip(t.column_names, r, strict=True)) for r in found[t.name]]
+        for t in DATA_TABLES
+    }
     return _snapshot(rows, left_out)
 
 
@@ -105,12 +106,12 @@ def in_parquet(parquet_dir: Path, left_out: tuple[str, ...] = WAREHOUSE_ONLY) ->
 def other_tables(db: Path, left_out: tuple[str, ...] = LINEAGE) -> dict[str, list[tuple[Any, ...]]]:
     """Every table that is neither a session's (in_duckdb) nor a run's (export_runs, ...: each
     run has its own rows), all its rows in order, without the columns left_out."""
-    tables = {}
+    sqls = {}
     for table in TABLES:
         if table not in DATA_TABLES and table not in RUN_TABLES:
             names = ", ".join(c for c in table.column_names if c not in left_out)
-            tables[table.name] = query(db, f"select {names} from {table.name} order by all")
-    return tables
+            sqls[table.name] = f"select {names} from {table.name} order by all"
+    return query_each(db, sqls)
 
 
 def differences(expected: Snapshot, actual: Snapshot) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.aggregates import INPUTS, Aggregates, load_aggregates, staging_sql
 from pipeline.fake_api import FakeApiServer, FakeDevin, with_text
-from tests.helpers import KEY, edited, pasted_log, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, edited, pasted_log, query, run_cli, scalar
 from tests.test_views import STAGING_NAMES, relations_read
 
 WORK = Path(".devin-export") / "work.duckdb"  # the working copy runs write; devin.duckdb a copy
@@ -44,7 +44,7 @@ def test_a_night_keeps_the_aggregates_equal_to_a_whole_rebuild(tmp_path: Path, k
     devin = with_text(FakeDevin(sessions=150, seed=11), "llm")
     out = tmp_path / "out"
     with FakeApiServer(devin, key=key) as server:
-        export(server, out, "--all", key=key)
+        export(server, out, "--all", *NO_BILL, key=key)
         db = out / "devin.duckdb"
         assert contents(db) == made_whole(db, tmp_path)
         ids = [r[0] for r in query(db, "select session_id from sessions order by 1")]
@@ -54,7 +54,7 @@ def test_a_night_keeps_the_aggregates_equal_to_a_whole_rebuild(tmp_path: Path, k
                          acus_consumed=number * 1.25)  # fmt: skip
         devin.delete(ids[20])
         devin.advance(days=1, new_sessions=15, updated_sessions=20, late_analyses=5)
-        export(server, out, "--all", key=key)
+        export(server, out, "--all", *NO_BILL, key=key)
         export(server, out, *ids[:12], "--refresh-open", key=key)
         whole = made_whole(db, tmp_path)
         assert contents(db) == whole
@@ -66,12 +66,12 @@ def test_a_night_changes_the_aggregates_and_does_not_remake_them(tmp_path: Path)
     devin = FakeDevin(sessions=60, seed=3)
     out = tmp_path / "out"
     with FakeApiServer(devin, key=KEY) as server:
-        export(server, out, "--all")
+        export(server, out, "--all", *NO_BILL)
         db = out / "devin.duckdb"
         with duckdb.connect(str(out / WORK)) as con:  # a mark a remake would wipe out
             con.execute("update agg_session_values set sessions = sessions + 1000")
         devin.advance(days=1, new_sessions=3)
-        export(server, out, "--all")
+        export(server, out, "--all", *NO_BILL)
         marked = query(db, "select min(sessions) from agg_session_values")[0][0]
         assert marked > 1000  # kept by the night's change, not made again from the rows
 
@@ -80,12 +80,12 @@ def test_a_changed_aggregate_is_made_whole_again(tmp_path: Path) -> None:
     devin = FakeDevin(sessions=40, seed=5)
     out = tmp_path / "out"
     with FakeApiServer(devin, key=KEY) as server:
-        export(server, out, "--all")
+        export(server, out, "--all", *NO_BILL)
         db = out / "devin.duckdb"
         with duckdb.connect(str(out / WORK)) as con:  # as an older release's would be
             con.execute("update agg_session_values set sessions = sessions + 1000")
             con.execute("update aggregate_versions set sha = 'older'")
-        export(server, out, "--all")
+        export(server, out, "--all", *NO_BILL)
         assert query(db, "select max(sessions) from agg_session_values")[0][0] <= 40
 
 
@@ -102,7 +102,7 @@ def test_rebuild_from_raw_makes_them_whole(tmp_path: Path) -> None:
     devin = FakeDevin(sessions=50, seed=9)
     out = tmp_path / "out"
     with FakeApiServer(devin, key=KEY) as server:
-        export(server, out, "--all")
+        export(server, out, "--all", *NO_BILL)
     rebuilt = tmp_path / "rebuilt"
     assert run_cli("--from-raw", str(out / "raw"), "--out", str(rebuilt), "--quiet").code == 0
     assert contents(rebuilt / "devin.duckdb") == contents(out / "devin.duckdb")

@@ -14,9 +14,10 @@ import pytest
 
 from pipeline.fake_api import FakeDevin
 from pipeline.schema import ENTERPRISE_TABLES, TABLES
-from tests.helpers import KEY, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, query, query_each, run_cli, scalar
 
 ROOT = Path(__file__).resolve().parent.parent
+ALL = ("--all", *NO_BILL, "--quiet")  # the sessions (the bill: tests/test_billing.py)
 DATA_TABLE_COUNTS = {
     "sessions": lambda s: 1,
     "session_tags": lambda s: len(s["tags"]),
@@ -35,7 +36,8 @@ def expected_counts(sessions: list[dict]) -> dict[str, int]:
 
 
 def table_counts(db: Path) -> dict[str, int]:
-    return {t: scalar(db, f"select count(*) from {t}") for t in DATA_TABLE_COUNTS}
+    counts = query_each(db, {t: f"select count(*) from {t}" for t in DATA_TABLE_COUNTS})
+    return {t: rows[0][0] for t, rows in counts.items()}
 
 
 def data_rows(db: Path, table: str) -> list[tuple]:
@@ -149,7 +151,7 @@ def test_ids_from_stdin(server, out, monkeypatch):
 
 
 def test_all_pages_through_every_session(server, out):
-    result = run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet")
+    result = run_cli(*ALL, "--out", str(out), "--api-url", server.url)
     assert result.code == 0, result.stderr
     sessions = [server.devin.session(i) for i in server.devin.ids()]
     assert_matches_api(out / "devin.duckdb", sessions)
@@ -169,7 +171,7 @@ def test_api_url_from_environment(server, out):
 
 
 def test_the_same_export_twice_changes_only_runs_and_lineage(server, out):
-    args = ("--full", "--out", str(out), "--api-url", server.url, "--quiet")
+    args = ("--full", *NO_BILL, "--out", str(out), "--api-url", server.url, "--quiet")
     assert run_cli(*args).code == 0
     db = out / "devin.duckdb"
     first = {
@@ -198,7 +200,7 @@ def test_a_session_whose_lists_shrank_leaves_no_stale_rows(server, out):
 
 
 def test_refresh_open_refetches_sessions_still_moving(server, out):
-    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    assert run_cli(*ALL, "--out", str(out), "--api-url", server.url).code == 0
     db = out / "devin.duckdb"
     open_ids = {
         r[0]
@@ -215,7 +217,7 @@ def test_refresh_open_refetches_sessions_still_moving(server, out):
 def test_from_raw_rebuilds_the_same_warehouse_without_network(server, out, tmp_path):
     huge = server.devin.ids()[3]
     server.devin.update(huge, ledger_seq=2**70, nested={"deep": [-(2**80)]})  # wider than 64 bits
-    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    assert run_cli(*ALL, "--out", str(out), "--api-url", server.url).code == 0
     raw_files = list((out / "raw").rglob("*.jsonl.gz"))
     assert raw_files
     rebuilt = tmp_path / "rebuilt"
@@ -344,7 +346,7 @@ def test_the_demo_never_mixes_into_the_real_warehouse(server, tmp_path, monkeypa
     assert (
         scalar(tmp_path / "data" / "demo" / "devin.duckdb", "select count(*) from sessions") == 30
     )
-    real = run_cli("--all", "--api-url", server.url, "--quiet")
+    real = run_cli(*ALL, "--api-url", server.url)
     assert real.code == 0, real.stderr
     db = tmp_path / "data" / "devin.duckdb"
     stored = {sid for (sid,) in query(db, "select session_id from sessions")}
@@ -359,14 +361,15 @@ def test_the_demo_never_mixes_into_the_real_warehouse(server, tmp_path, monkeypa
 def test_the_watermark_comes_only_from_runs_against_the_same_api(server, out, tmp_path):
     from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 
-    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    nightly = (*ALL, "--out", str(out))
+    assert run_cli(*nightly, "--api-url", server.url).code == 0
     other = FakeDevin(sessions=20, seed=99)
     with FakeApiServer(other, key=KEY, faults=Faults()) as second:
-        result = run_cli("--all", "--out", str(out), "--api-url", second.url, "--quiet")
+        result = run_cli(*nightly, "--api-url", second.url)
         assert result.code == 0, result.stderr
         assert all("updated_date_from" not in r["query"] for r in second.requests)
     server.clear_requests()
-    assert run_cli("--all", "--out", str(out), "--api-url", server.url, "--quiet").code == 0
+    assert run_cli(*nightly, "--api-url", server.url).code == 0
     listing = [r for r in server.requests if r["path"] == "/v2/enterprise/sessions/insights"]
     assert listing and all("updated_date_from" in r["query"] for r in listing)
 

@@ -20,7 +20,7 @@ import pytest
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import ENTERPRISE_TABLES, MESSAGE_TABLES
 from pipeline.warehouse import STATE_DIR, Warehouse
-from tests.helpers import CliResult, get, query, run_cli, scalar
+from tests.helpers import NO_BILL, CliResult, get, query, query_each, run_cli, scalar
 
 KEYS = {"v2": "apk_user_TEST-ADMIN-3f8b1c", "v3": "cog_TEST-SERVICE-USER-8e4d2a"}
 PARTS = {"v2": ("people", "organizations", "playbooks"),
@@ -146,12 +146,11 @@ def _normal(value: Any) -> Any:
 
 def stored(db: Path, left_out: tuple[str, ...] = LINEAGE) -> dict[str, set[tuple[Any, ...]]]:
     """The enterprise tables as the warehouse holds them, some columns left out."""
-    found = {}
-    for table in ENTERPRISE_TABLES:
-        columns = [c for c in table.column_names if c not in left_out]
-        rows = query(db, f"select {', '.join(columns)} from {table.name}")
-        found[table.name] = {tuple(_normal(v) for v in row) for row in rows}
-    return found
+    found = query_each(db, {
+        t.name: f"select {', '.join(c for c in t.column_names if c not in left_out)} from {t.name}"
+        for t in ENTERPRISE_TABLES
+    })  # fmt: skip
+    return {name: {tuple(_normal(v) for v in row) for row in rows} for name, rows in found.items()}
 
 
 def enterprise_requests(server: FakeApiServer) -> list[dict[str, Any]]:
@@ -220,13 +219,13 @@ def test_every_table_as_served_and_items_that_leave_and_come_back(server, devin,
                                                                   version):  # fmt: skip
     ent = devin.enterprise
     db = out / "devin.duckdb"
-    result = export(server, out, version, "--all", "--quiet")
+    result = export(server, out, version, "--all", "--quiet", *NO_BILL)
     assert result.code == 0, result.stderr
     assert_holds_what_the_fake_serves(server, devin, out, version)
     first = stored(db, (*LINEAGE, "removed_at"))
     gone = ent.rotate()
     before = datetime.now(UTC)
-    assert export(server, out, version, "--all", "--quiet").code == 0
+    assert export(server, out, version, "--all", "--quiet", *NO_BILL).code == 0
     after = datetime.now(UTC)
     keys = {"users": "user_id", "organizations": "org_id", "playbooks": "playbook_id",
             "knowledge_notes": "note_id"}  # fmt: skip
@@ -245,7 +244,7 @@ def test_every_table_as_served_and_items_that_leave_and_come_back(server, devin,
     # Their roles stay as they were; the memberships of those still listed follow the API.
     back = set(gone["users"])
     gone_again = ent.rotate()
-    assert export(server, out, version, "--all", "--quiet").code == 0
+    assert export(server, out, version, "--all", "--quiet", *NO_BILL).code == 0
     for table, key in keys.items():
         if version == "v2" and table == "knowledge_notes":
             continue
@@ -270,12 +269,12 @@ def test_every_table_as_served_and_items_that_leave_and_come_back(server, devin,
 
 def test_a_listing_that_fails_marks_nothing_removed_and_writes_nothing(server, devin, out):
     db = out / "devin.duckdb"
-    assert export(server, out, "v3", "--all", "--quiet").code == 0
+    assert export(server, out, "v3", "--all", "--quiet", *NO_BILL).code == 0
     first = stored(db)
     devin.enterprise.rotate()
     # the second page of members/users fails after its retry: the roster is not whole
     server.faults.script("members/users:page:25", ["500", "500"])
-    result = export(server, out, "v3", "--all", "--quiet")
+    result = export(server, out, "v3", "--all", "--quiet", *NO_BILL)
     assert result.code == 1
     assert "people: http_error" in result.stderr
     assert stored(db)["users"] == first["users"]  # nothing removed, nothing rewritten

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import KEY, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, query, run_cli, scalar
 
 
 def export(server, out: Path, *args: str, key: str = KEY):
@@ -73,6 +73,9 @@ def test_retries_are_bounded_then_recorded(server, out, script, kind, status):
     result = export(server, out, good, bad, "--timeout", "0.3")
     assert result.code == 1
     server.stop()  # slow handlers log their request as stop() wakes them
+    woken = time.monotonic() + 10  # on a loaded machine, a moment after stop() returns
+    while len(requests_for(server, bad)) < 4 and time.monotonic() < woken:
+        time.sleep(0.01)
     assert len(requests_for(server, bad)) == 4  # the first try and --retries 3
     assert errors(out) == [(bad, kind, status)]
     assert f"{bad}: {kind}" in result.stderr
@@ -120,7 +123,7 @@ def test_invalid_body_is_recorded_with_its_field_path_and_quarantined(server, ou
 
 def test_invalid_item_in_a_page_loses_only_that_item(server, out):
     server.faults.script("page:0", ["wrong-type"])
-    result = export(server, out, "--all")
+    result = export(server, out, "--all", *NO_BILL)
     assert result.code == 1
     (failed,) = errors(out)
     assert failed[1] == "invalid_response"
@@ -176,7 +179,7 @@ def test_invalid_ids_are_recorded_and_never_requested_while_valid_ones_export(
 def test_a_listed_session_that_failed_then_came_through_by_id_leaves_no_error(server, out):
     server.faults.script("page:0", ["wrong-type"])  # the page's first session is broken
     first = server.devin.ids()[0]
-    result = export(server, out, "--all", first, "--batch-size", "10")
+    result = export(server, out, "--all", *NO_BILL, first, "--batch-size", "10")
     assert result.code == 0, result.stderr  # it came through whole in the same run
     db = out / "devin.duckdb"
     assert errors(out) == []

@@ -10,18 +10,19 @@ import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.schema import DATA_TABLES
-from tests.helpers import KEY, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, query, query_each, run_cli, scalar
 
-NIGHTLY = ("--all", "--refresh-open", "--quiet")
+NIGHTLY = ("--all", "--refresh-open", "--quiet", *NO_BILL)  # sessions, not the bill
+FRESH = ("--all", "--quiet", *NO_BILL)
 
 
 def data_tables(db: Path) -> dict[str, list[tuple]]:
     """Every data table without the lineage columns, which differ between runs by design."""
-    tables = {}
+    sqls = {}
     for table in DATA_TABLES:
         columns = ", ".join(c for c in table.column_names if not c.startswith("_"))
-        tables[table.name] = query(db, f"select {columns} from {table.name} order by all")
-    return tables
+        sqls[table.name] = f"select {columns} from {table.name} order by all"
+    return query_each(db, sqls)
 
 
 def nightly(server, out: Path, *extra: str):
@@ -63,7 +64,7 @@ def test_three_nights_equal_a_fresh_full_export(tmp_path):
                 has = f"select has_session_analysis from sessions where session_id = '{sid}'"
                 assert scalar(db, has) is True, sid
         fresh = tmp_path / "fresh"
-        assert run_cli("--all", "--quiet", "--out", str(fresh), "--api-url", server.url).code == 0
+        assert run_cli(*FRESH, "--out", str(fresh), "--api-url", server.url).code == 0
     assert data_tables(out / "devin.duckdb") == data_tables(fresh / "devin.duckdb")
     runs = query(
         out / "devin.duckdb",
@@ -112,7 +113,7 @@ def test_a_server_that_ignores_the_filters_still_gives_a_correct_warehouse(serve
     nightly(server, out)
     assert any("updated_date_from" in r["query"] for r in list_requests(server))
     fresh = tmp_path / "fresh"
-    assert run_cli("--all", "--quiet", "--out", str(fresh), "--api-url", server.url).code == 0
+    assert run_cli(*FRESH, "--out", str(fresh), "--api-url", server.url).code == 0
     assert data_tables(out / "devin.duckdb") == data_tables(fresh / "devin.duckdb")
     assert scalar(out / "devin.duckdb", "select count(*) from sessions") == len(server.devin)
 

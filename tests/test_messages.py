@@ -21,7 +21,7 @@ from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from pipeline.fake_api.messages import messages as served_messages
 from pipeline.fake_api.quirks import Quirks
 from pipeline.schema import SESSION_MESSAGES
-from tests.helpers import query, run_cli, scalar
+from tests.helpers import NO_BILL, query, run_cli, scalar
 
 KEYS = {"v2": "apk_user_TEST-ADMIN-3f8b1c", "v3": "cog_TEST-SERVICE-USER-8e4d2a"}
 COLUMNS = ", ".join(SESSION_MESSAGES.column_names)
@@ -73,7 +73,7 @@ def message_requests(server: FakeApiServer) -> list[dict[str, Any]]:
 def test_an_all_run_stores_every_message_as_served_in_duckdb_and_parquet(server, devin, out,
                                                                           tmp_path):  # fmt: skip
     summary = tmp_path / "summary.json"
-    result = export(server, out, "v3", "--all", "--summary-json", str(summary), "--quiet")
+    result = export(server, out, "v3", "--all", *NO_BILL, "--summary-json", str(summary), "--quiet")
     assert result.code == 0, result.stderr
     db = out / "devin.duckdb"
     ids = devin.ids()
@@ -116,7 +116,7 @@ def test_an_all_run_stores_every_message_as_served_in_duckdb_and_parquet(server,
 
 
 def test_a_v2_run_asks_for_no_messages_and_keeps_its_prompt(server, devin, out):
-    result = export(server, out, "v2", "--all", "--quiet")
+    result = export(server, out, "v2", "--all", *NO_BILL, "--quiet")
     assert result.code == 0, result.stderr
     assert message_requests(server) == []
     db = out / "devin.duckdb"
@@ -201,7 +201,7 @@ def test_without_the_permission_messages_are_a_warning_by_default_and_a_failure_
     server, devin, out
 ):
     devin.enterprise.forbid("messages")
-    result = export(server, out, "v3", "--all")
+    result = export(server, out, "v3", "--all", *NO_BILL)
     assert result.code == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
     assert len(warnings) == 1
@@ -222,7 +222,7 @@ def test_without_the_permission_messages_are_a_warning_by_default_and_a_failure_
 
 def test_from_raw_rebuilds_the_messages_and_the_prompts(server, devin, out, tmp_path):
     db = out / "devin.duckdb"
-    assert export(server, out, "v3", "--all", "--quiet").code == 0
+    assert export(server, out, "v3", "--all", *NO_BILL, "--quiet").code == 0
     assert export(server, out, "v3", *devin.ids()[:3], "--quiet").code == 0  # again, replaced
     rebuilt = tmp_path / "rebuilt"
     result = run_cli("--from-raw", str(out / "raw"), "--out", str(rebuilt), "--quiet", key=None)

@@ -21,7 +21,7 @@ import pytest
 from pipeline.errors import MirrorError, UsageError
 from pipeline.mirror import Mirror, MirrorResult, connect, local_files, mirror_parquet
 from pipeline.s3url import S3Url, parse_s3_url
-from tests.helpers import KEY, ROOT, all_text_in, run_cli
+from tests.helpers import KEY, NO_BILL, ROOT, all_text_in, run_cli
 from tests.s3store import REGION, FaultProxy, MotoStore
 
 PREFIX = "exports/devin"
@@ -476,7 +476,7 @@ def test_an_export_mirrors_its_parquet_and_the_next_uploads_only_what_changed(
 ):
     url = f"s3://{bucket}/{PREFIX}/"
     summary = tmp_path / "summary.json"
-    args = ("--all", "--out", str(out), "--api-url", server.url, "--parquet-url", url,
+    args = ("--all", *NO_BILL, "--out", str(out), "--api-url", server.url, "--parquet-url", url,
             "--summary-json", str(summary))  # fmt: skip
     result = run_cli(*args, env=aws)
     assert result.code == 0, result.stderr
@@ -530,7 +530,7 @@ def test_a_failed_mirror_exits_3_with_the_warehouse_published_and_the_next_run_h
 ):
     bucket = "devin-not-created-yet"
     summary = tmp_path / "summary.json"
-    args = ("--all", "--out", str(out), "--api-url", server.url, "--quiet",
+    args = ("--all", *NO_BILL, "--out", str(out), "--api-url", server.url, "--quiet",
             "--parquet-url", f"s3://{bucket}/{PREFIX}", "--summary-json", str(summary))  # fmt: skip
     result = run_cli(*args, env=aws)
     assert result.code == 3

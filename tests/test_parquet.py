@@ -14,7 +14,7 @@ from pipeline import parquet
 from pipeline.parquet import EMPTY_PARTITION, MONTH_KEY, PARTITION_KEY, STATE_FILE, write_snapshots
 from pipeline.schema import BY_NAME, DATA_TABLES, RUN_TABLES, TABLES
 from pipeline.warehouse import STATE_DIR, Warehouse
-from tests.helpers import query, run_cli
+from tests.helpers import NO_BILL, query, run_cli
 
 # The last instant of a month and the first of the next, in UTC: each alone in its month.
 END_OF_JANUARY = "2025-01-31T23:59:59.999999Z"
@@ -81,14 +81,25 @@ def assert_same_rows_as_duckdb(out: Path) -> None:
     con.close()
 
 
-@pytest.fixture
-def exported(server, out):
-    """The fake API's sessions exported, two of them alone in a month of their own."""
+def export_two_months(server, out: Path, *args: str) -> tuple[str, str]:
     jan, feb = server.devin.ids()[:2]
     server.devin.update(jan, created_at=END_OF_JANUARY)
     server.devin.update(feb, created_at=START_OF_FEBRUARY)
-    export(server, out, "--all")
+    export(server, out, "--all", *args)
     return jan, feb
+
+
+@pytest.fixture
+def exported(server, out):
+    """The fake API's sessions exported, two of them alone in a month of their own, and the
+    bill (consumption_daily, partitioned by billing month)."""
+    return export_two_months(server, out)
+
+
+@pytest.fixture
+def sessions_exported(server, out):
+    """The same sessions without the bill, for tests of the sessions' partitions alone."""
+    return export_two_months(server, out, *NO_BILL)
 
 
 def test_every_table_is_partitioned_by_its_sessions_created_month(server, out, exported):
@@ -150,8 +161,10 @@ def test_a_night_rewrites_only_the_partitions_of_the_sessions_it_wrote(server, o
     assert_same_rows_as_duckdb(out)
 
 
-def test_a_session_that_moves_to_another_month_leaves_no_partition_behind(server, out, exported):
-    jan, _ = exported
+def test_a_session_that_moves_to_another_month_leaves_no_partition_behind(
+    server, out, sessions_exported
+):
+    jan, _ = sessions_exported
     server.devin.update(jan, created_at="2025-03-15T12:00:00Z")
     export(server, out, jan)
     for table in DATA_TABLES:
@@ -231,9 +244,9 @@ def test_from_raw_and_a_schema_change_rewrite_every_partition(server, out, expor
 
 
 def test_the_next_run_catches_up_a_run_that_died_before_writing_parquet(
-    server, out, exported, monkeypatch
+    server, out, sessions_exported, monkeypatch
 ):
-    jan, feb = exported
+    jan, feb = sessions_exported
     server.devin.update(jan, title="changed in a run that died")
 
     def die(*args, **kwargs):
@@ -265,7 +278,9 @@ def test_without_its_state_file_the_dataset_is_rebuilt_and_the_old_layout_remove
     assert_same_rows_as_duckdb(out)
 
 
-def test_a_reader_listing_a_table_during_a_rewrite_sees_every_row_once(server, out, exported):
+def test_a_reader_listing_a_table_during_a_rewrite_sees_every_row_once(
+    server, out, sessions_exported
+):
     counts = {t: query(out / "devin.duckdb", f"select count(*) from {t}")[0][0]
               for t in ("sessions", "timeline_events")}  # fmt: skip
     seen: list[tuple[str, int]] = []
@@ -297,7 +312,7 @@ def test_a_reader_listing_a_table_during_a_rewrite_sees_every_row_once(server, o
 
 
 def test_partitions_stay_one_file_when_rows_are_written_in_many_row_groups(
-    server, out, exported, monkeypatch
+    server, out, sessions_exported, monkeypatch
 ):
     # Small limits, as if each month held far more than the memory a run may use.
     monkeypatch.setattr(parquet, "READ_ROWS", 16)
@@ -320,7 +335,7 @@ def test_partitions_stay_one_file_when_rows_are_written_in_many_row_groups(
     assert_same_rows_as_duckdb(out)
 
 
-def test_timestamps_are_utc_instants_in_microseconds(server, out, exported):
+def test_timestamps_are_utc_instants_in_microseconds(server, out, sessions_exported):
     schema = pq.read_schema(next((out / "parquet" / "sessions").rglob("*.parquet")))
     for name in ("created_at", "updated_at", "_extracted_at", "deleted_at", "ended_at"):
         assert str(schema.field(name).type) == "timestamp[us, tz=UTC]"
@@ -367,7 +382,9 @@ def test_a_query_larger_than_duckdbs_memory_spills_under_the_state_folder(tmp_pa
     assert not (tmp_path / ".tmp").exists()
 
 
-def test_a_night_carries_its_months_other_sessions_over_from_the_old_file(server, out, exported):
+def test_a_night_carries_its_months_other_sessions_over_from_the_old_file(
+    server, out, sessions_exported
+):
     changed, kept, other = server.devin.ids()[2:5]
     for day, session in enumerate((changed, kept, other), start=10):
         server.devin.update(session, created_at=f"2025-03-{day}T12:00:00Z")

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pipeline.schema import TABLES
-from tests.helpers import query, run_cli, scalar, with_oldest_duckdb
+from tests.helpers import query, query_each, run_cli, scalar, with_oldest_duckdb_each
 
 READER = """
 import sys, duckdb
@@ -63,6 +63,7 @@ def test_duckdb_1_1_and_the_current_release_open_the_file_and_run_every_view(out
     db = out / "devin.duckdb"
     names = relations(db)
     assert {t.name for t in TABLES} <= set(names) and any(n.startswith("v_") for n in names)
+    sqls = {name: f"select count(*) from (select * from {name})" for name in names}
+    oldest, current = with_oldest_duckdb_each(db, sqls), query_each(db, sqls)
     for name in names:
-        sql = f"select count(*) from (select * from {name})"
-        assert with_oldest_duckdb(db, sql) == [(scalar(db, sql),)], name
+        assert oldest[name] == current[name], name

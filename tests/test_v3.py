@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
-from tests.helpers import KEY, CliResult, query, run_cli, scalar
+from tests.helpers import KEY, NO_BILL, CliResult, query, run_cli, scalar
 from tests.oracle import LINEAGE, differences, first_prompt, in_duckdb, in_parquet, served
 
 V3_KEY = "cog_TEST-SERVICE-USER-5d2a9e"
@@ -48,7 +48,7 @@ def assert_exact(out: Path, devin: FakeDevin) -> None:
 
 
 def test_a_cog_key_speaks_v3_and_pages_by_cursor(server, devin, out):
-    result = export(server, out, "--all")
+    result = export(server, out, "--all", *NO_BILL)
     assert result.code == 0, result.stderr
     assert_exact(out, devin)
     pages = list_requests(server)
@@ -64,7 +64,7 @@ def test_a_cog_key_speaks_v3_and_pages_by_cursor(server, devin, out):
 
 
 def test_incremental_v3_nights_equal_a_fresh_full_export(server, devin, out, tmp_path):
-    nightly = ("--all", "--refresh-open")
+    nightly = ("--all", "--refresh-open", *NO_BILL)
     assert export(server, out, *nightly).code == 0
     for _ in range(2):
         devin.advance(days=1, new_sessions=20, updated_sessions=15, late_analyses=3)
@@ -78,15 +78,15 @@ def test_incremental_v3_nights_equal_a_fresh_full_export(server, devin, out, tmp
         assert {p["query"].get("updated_after") for p in list_requests(server)} == {str(since)}
     assert_exact(out, devin)
     fresh = tmp_path / "fresh"
-    assert export(server, fresh, "--all").code == 0
+    assert export(server, fresh, "--all", *NO_BILL).code == 0
     assert in_duckdb(fresh / "devin.duckdb") == in_duckdb(out / "devin.duckdb")
 
 
 def test_a_v3_server_that_ignores_the_filters_still_gives_a_correct_warehouse(server, devin, out):
-    assert export(server, out, "--all").code == 0
+    assert export(server, out, "--all", *NO_BILL).code == 0
     server.faults.ignore_filters = True
     devin.advance(days=1, new_sessions=10, updated_sessions=10)
-    result = export(server, out, "--all", "--refresh-open")
+    result = export(server, out, "--all", *NO_BILL, "--refresh-open")
     assert result.code == 0, result.stderr
     assert_exact(out, devin)
 
@@ -103,12 +103,12 @@ def test_ids_with_or_without_their_prefix_reach_the_same_session(server, devin, 
 
 
 def test_a_warehouse_fed_by_v2_then_v3_holds_the_v3_rows_and_nothing_stale(server, devin, out):
-    assert export(server, out, "--all", key=KEY).code == 0
+    assert export(server, out, "--all", *NO_BILL, key=KEY).code == 0
     db = out / "devin.duckdb"
     assert query(db, "select distinct api_version from sessions") == [("v2",)]
     v2_messages = scalar(db, "select count(*) from sessions where initial_user_message is not null")
     assert v2_messages > 0
-    result = export(server, out, "--all", "--full")
+    result = export(server, out, "--all", *NO_BILL, "--full")
     assert result.code == 0, result.stderr
     assert_exact(out, devin)  # every v2 row replaced by its v3 row, children included
     assert query(db, "select distinct api_version from sessions") == [("v3",)]
@@ -127,7 +127,9 @@ def test_generate_insights_then_refresh_open_brings_the_analyses(server, devin, 
                and (s["status"] in ("exit", "error") or s.get("status_detail") == "finished")]  # fmt: skip
     assert waiting, "the fake should have ended sessions without analysis"
     summary = tmp_path / "summary.json"
-    result = export(server, out, "--all", "--generate-insights", "--summary-json", str(summary))
+    result = export(
+        server, out, "--all", *NO_BILL, "--generate-insights", "--summary-json", str(summary)
+    )
     assert result.code == 0, result.stderr
     generated = [r for r in server.requests if r["method"] == "POST"]
     assert sorted(r["path"] for r in generated) == sorted(
@@ -145,7 +147,7 @@ def test_generate_insights_then_refresh_open_brings_the_analyses(server, devin, 
         assert scalar(db, has) is True, sid
     assert_exact(out, devin)
     server.clear_requests()
-    assert export(server, out, "--all", "--generate-insights").code == 0
+    assert export(server, out, "--all", *NO_BILL, "--generate-insights").code == 0
     assert [r for r in server.requests if r["method"] == "POST"] == []  # none left to ask for
     # When each analysis was asked for is in the raw files too: a rebuild keeps it.
     rebuilt = tmp_path / "rebuilt"
@@ -156,8 +158,8 @@ def test_generate_insights_then_refresh_open_brings_the_analyses(server, devin, 
 
 def test_a_missing_permission_to_generate_is_a_warning_not_a_failure(server, devin, out):
     server.faults.forbid_generate = True
-    result = run_cli("--all", "--generate-insights", "--out", str(out), "--api-url", server.url,
-                     key=V3_KEY)  # fmt: skip
+    result = run_cli("--all", *NO_BILL, "--generate-insights", "--out", str(out), "--api-url",
+                     server.url, key=V3_KEY)  # fmt: skip
     assert result.code == 0, result.stderr
     assert result.stderr.count("ManageAccountSessions") == 1
     assert scalar(out / "devin.duckdb", "select count(*) from sessions") == len(devin)
