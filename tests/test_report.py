@@ -417,13 +417,15 @@ ZEBRA = {  # one label written six ways, 105 issues: one row, in its most common
 HIGH = ("High", "high.", " HIGH", "High！")  # and its impact four ways
 
 
-def llm_export(out: Path, sessions: int, *, api_version: str = "v2", seed: int = 17) -> Path:
+def llm_export(
+    out: Path, sessions: int, *args: str, api_version: str = "v2", seed: int = 17
+) -> Path:
     """Export sessions whose analyses' free text is as Devin's language model writes it
     (FakeDevin text "llm") into out, through the fake API; return out."""
     devin = with_text(FakeDevin(sessions, seed=seed), "llm")
     key = "cog_llm-test" if api_version == "v3" else "apk_user_llm-test"
     with FakeApiServer(devin) as server:
-        result = run_cli("--all", "--api-url", server.url, "--out", str(out), "--quiet",
+        result = run_cli("--all", *args, "--api-url", server.url, "--out", str(out), "--quiet",
                          "--api-version", api_version, key=key)  # fmt: skip
     assert result.code == 0, result.stderr
     return out
