@@ -424,12 +424,17 @@ def _stop_on_sigterm() -> Callable[[], None]:
 
 
 def _run(settings: Settings, demo: int | None, reporter: Reporter) -> Summary:
-    from pipeline.export import run_export  # after main() has set the environment
-
     with ExitStack() as stack:
+        reader = None
+        if settings.from_raw:  # its process imports while this one does
+            from pipeline.raw_process import Reader
+
+            reader = stack.enter_context(Reader())
+        from pipeline.export import run_export  # after main() has set the environment
+
         if demo:
             settings = _with_demo_server(settings, demo, stack)
-        return run_export(settings, reporter)
+        return run_export(settings, reporter, reader)
 
 
 def _write_summary_json(path: Path, record: dict[str, Any], code: int, reporter: Reporter) -> int:

@@ -27,7 +27,7 @@ from pipeline.parquet import write_snapshots
 from pipeline.parts import plan_parts, replayed_plan
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter, event_lines, raw_files
-from pipeline.raw_process import ReadJob, read_in_child
+from pipeline.raw_process import Reader, ReadJob
 from pipeline.report import report_after_run
 from pipeline.responses import Kind, Response
 from pipeline.s3url import parse_s3_url
@@ -76,8 +76,9 @@ class WarehouseSink:
             self.part_replay(batch.part_lines)
 
 
-def run_export(settings: Settings, reporter: Reporter) -> Summary:
-    """Run one export and return its summary; raises ExportError when the run cannot go on."""
+def run_export(settings: Settings, reporter: Reporter, reader: Reader | None = None) -> Summary:
+    """Run one export and return its summary; raises ExportError when the run cannot go on.
+    reader: --from-raw's reading process, started early (pipeline.raw_process); else one is."""
     clock = time.monotonic()
     lock = OutputLock(settings.out_dir / STATE_DIR / "lock")
     with storage_errors(str(settings.out_dir)):
@@ -86,7 +87,7 @@ def run_export(settings: Settings, reporter: Reporter) -> Summary:
         warehouse = Warehouse(settings.out_dir)
         warehouse.open()
         try:
-            return ExportRun(settings, warehouse, reporter, clock).run()
+            return ExportRun(settings, warehouse, reporter, clock, reader).run()
         finally:
             warehouse.close()
 
@@ -103,9 +104,15 @@ def timed(steps: dict[str, float], name: str) -> Iterator[None]:
 
 class ExportRun:
     def __init__(
-        self, settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: float
+        self,
+        settings: Settings,
+        warehouse: Warehouse,
+        reporter: Reporter,
+        clock: float,
+        reader: Reader | None = None,
     ) -> None:
         self.settings = settings
+        self.reader = reader
         self.warehouse = warehouse
         self.reporter = reporter
         self.clock = clock
@@ -165,7 +172,8 @@ class ExportRun:
                     sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan,
                                                   per_session={"messages": messages})  # fmt: skip
                     job = ReadJob(raw_files(settings.from_raw), self.info)
-                    read_in_child(job, sink.write, self.reporter)
+                    with self.reader or Reader() as reader:
+                        reader.read(job, sink.write, self.reporter)
                 else:
                     fetching = time.monotonic()
                     self.extract(sink)

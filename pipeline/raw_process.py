@@ -5,6 +5,10 @@ DuckDB writes need it back after every task. On two threads of one process they 
 long as one after the other (benchmarks/PROFILE.md), so a rebuild reads in a child process and
 hands each prepared batch over a pipe to this process, which only writes. The child touches no
 file but the raw files it reads: the lock, the warehouse and every write stay here.
+
+The child is started before this process imports the export and opens the warehouse, and makes
+its own imports (pydantic's models are most of them) meanwhile: its job, the files to read, comes
+once the lock is held. Nothing heavy is imported here at module level, for the same reason.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.batch import Batch
-from pipeline.consume import Consumer, Progress, RunInfo
 from pipeline.errors import FatalError
-from pipeline.raw import read_raw
+
+if TYPE_CHECKING:
+    from pipeline.batch import Batch
+    from pipeline.consume import Progress, RunInfo
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class _ToParent:
 
     def write(self, batch: Batch) -> None:
         self.conn.send(("batch", batch))
-        gc.collect()  # the batch is gone: what is left to scan is little (see _read)
+        gc.collect()  # the batch is gone: what is left to scan is little (see _serve)
 
     def session_error(self, session_id: str, kind: str, message: str, status: int | None) -> None:
         self.conn.send(("session_error", session_id, kind, message, status))
@@ -45,13 +51,21 @@ class _ToParent:
         pass  # the parent counts what it writes
 
 
-def _read(conn: Connection, job: ReadJob) -> None:
-    """The child: consume every saved line, sending each batch to the parent."""
+def _serve(conn: Connection) -> None:
+    """The child: import, wait for the job, then consume every saved line, sending each batch
+    to the parent. A parent that goes before sending a job (the output was locked) is EOF."""
+    from pipeline.consume import Consumer
+    from pipeline.raw import read_raw
+
     # Validating and flattening make millions of small objects and no cycles: the collector's
     # automatic passes cost a fifth of the reading. It runs once a batch instead, over what the
     # batch left, the imported modules frozen out of its way.
     gc.freeze()
     gc.disable()
+    try:
+        job: ReadJob = conn.recv()
+    except (EOFError, OSError):
+        return
     parent = _ToParent(conn)
     consumer = Consumer(job.run, parent, parent)
     try:
@@ -67,18 +81,32 @@ def _read(conn: Connection, job: ReadJob) -> None:
         conn.close()
 
 
-def read_in_child(job: ReadJob, write: Callable[[Batch], None], progress: Progress) -> None:
-    """Read job's raw files in a child process, passing each batch to write here."""
-    context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_read, args=(send, job), name="devin-export-reader")
-    child.start()
-    send.close()  # so a child that dies shows as EOF here
-    written = failed = 0
-    try:
+class Reader:
+    """A reading process, started ahead of the one job it reads (see the module's doc)."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB
+        self._conn, child_end = context.Pipe()
+        self._child = context.Process(target=_serve, args=(child_end,), name="devin-export-reader")
+        self._child.start()
+        child_end.close()  # so a child that dies shows as EOF here
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, job: ReadJob, write: Callable[[Batch], None], progress: Progress) -> None:
+        """Read job's raw files in the child, passing each batch to write here."""
+        try:
+            self._conn.send(job)
+        except OSError:
+            raise FatalError("the reading process stopped before its job") from None
+        written = failed = 0
         while True:
             try:
-                message = receive.recv()
+                message = self._conn.recv()
             except EOFError:
                 raise FatalError("the reading process stopped without finishing") from None
             kind = message[0]
@@ -93,9 +121,16 @@ def read_in_child(job: ReadJob, write: Callable[[Batch], None], progress: Progre
                 return
             else:
                 raise FatalError(f"reading the raw files failed: {message[1]}")
-    finally:
-        receive.close()
-        child.join(timeout=5)
-        if child.is_alive():
-            child.kill()
-            child.join()
+
+    def close(self) -> None:
+        self._conn.close()
+        self._child.join(timeout=5)
+        if self._child.is_alive():
+            self._child.kill()
+            self._child.join()
+
+
+def read_in_child(job: ReadJob, write: Callable[[Batch], None], progress: Progress) -> None:
+    """Read job's raw files in a child process started now."""
+    with Reader() as reader:
+        reader.read(job, write, progress)

@@ -20,6 +20,7 @@ from pipeline.consume import RunInfo
 from pipeline.errors import FatalError
 from pipeline.export import new_run_id
 from pipeline.fake_api import FakeDevin
+from pipeline.lock import OutputLock
 from pipeline.progress import Reporter
 from pipeline.raw import event_lines, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
@@ -83,6 +84,29 @@ def test_a_killed_rebuild_leaves_no_reading_process_behind(tmp_path):
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     wait_for(lambda: not processes_marked(mark), timeout=10)
+
+
+def test_a_rebuild_into_a_locked_folder_leaves_its_early_reader_behind_no_more(tmp_path):
+    # The reading process starts before the lock is taken (it imports meanwhile): when the
+    # lock is refused, it must go with the run, having read nothing.
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(
+        orjson.dumps((devin := FakeDevin(sessions=1, seed=4)).session(devin.ids()[0])) + b"\n"
+    )
+    out = tmp_path / "out"
+    mark = f"devin-export-test-{os.getpid()}-{time.monotonic_ns()}".encode()
+    env = {**os.environ, "DEVIN_EXPORT_TEST_MARK": mark.decode()}
+    holder = OutputLock(out / ".devin-export" / "lock")
+    with holder:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "run_export.py"), "--from-raw", str(raw), "--out",
+             str(out), "--quiet"], env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert f"another export (pid {os.getpid()})" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not processes_marked(mark)  # the reader went with the run
+    assert not (out / "devin.duckdb").exists()
 
 
 def test_hostile_values_fail_their_session_only_and_huge_integers_stay_exact(out, tmp_path):
