@@ -67,7 +67,14 @@ class Warehouse:
             self._attach()
             self.con.execute("USE warehouse")
             self.con.execute("SET checkpoint_threshold = '64MB'")
-            self._migrate()
+            try:
+                # One transaction: a first run's hundreds of DDL and COMMENT statements commit
+                # (and reach the WAL) once, not one by one (0.45 s of a small run).
+                with self.transaction():
+                    self._migrate()
+            except FatalError:
+                self.close()
+                raise
             self.aggregates = Aggregates(self.db)
             # Kept batch by batch only when every table is there, made by this version's SQL
             # (and so the staging views it reads are this version's too); else made whole when
@@ -126,7 +133,6 @@ class Warehouse:
                         )
                     self.migrated = True
                 elif have[column.name] != column.duckdb_type:
-                    self.close()
                     raise FatalError(
                         f"{self.work_path} holds {table.name}.{column.name} as "
                         f"{have[column.name]}, not {column.duckdb_type}: rebuild it with "
