@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from pipeline.report.queries import issue_pairs
 from pipeline.schema import BY_NAME, SESSIONS, TABLES
@@ -1145,6 +1147,55 @@ def test_v_action_items(con: duckdb.DuckDBPyConnection) -> None:
 
 def text_key(con: duckdb.DuckDBPyConnection, text: str) -> str:
     return str(con.execute("select text_key(?)", [text]).fetchall()[0][0])
+
+
+# Texts text_key's fast path must tell apart: words with every kind of space, the punctuation
+# it strips, combining marks, CJK and Arabic stops and Hangul jamo between them and at either end.
+KEY_WORDS = ["ab", "Zc", "Err", " ", "  ", ";", "\t", "\n", "\r", "\x0b", "\f", "\x85", "\xa0",
+             "\u2003", "\u3000", "e\u0301", "\u212b", "、", "\u1100\u1161", "İ"]  # fmt: skip
+KEY_ENDS = [
+    "",
+    "",
+    "",
+    " ",
+    "  ",
+    "\t",
+    "\r",
+    ".",
+    "...",
+    "?",
+    "!",
+    ":",
+    "…",
+    "。",
+    "؟",
+    "\xa0",
+    "\u3000",
+]
+KEY_TEXTS = st.builds(
+    lambda start, words, end: start + "".join(words) + end,
+    st.sampled_from(KEY_ENDS),
+    st.lists(st.sampled_from(KEY_WORDS), max_size=4),
+    st.sampled_from(KEY_ENDS),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(KEY_TEXTS, min_size=1, max_size=40))
+@example(texts=[" ab", "ab  Zc", "Zc?", "a\rb", "ab,", "a\x0bb", "\tab", "ab;"])
+def test_text_keys_fast_path_gives_every_step_s_key(texts: list[str]) -> None:
+    """text_key takes plain ASCII texts by lower() alone: for any text, what it gives must be
+    what every step (NFC, spaces, end punctuation, ltrim, lower) would have given."""
+    con = duckdb.connect()
+    con.execute("create table issues (session_id varchar, ordinal int, issue varchar, "
+                "impact varchar, label varchar, issue_id varchar)")  # fmt: skip
+    con.execute((SQL_DIR / "staging" / "stg_issues.sql").read_text())
+    got = con.execute(
+        "select t, text_key_unbounded(t), "
+        "lower(ltrim(text_key_end(text_key_spaces(text_key_nfc(t))))) from unnest(?) u(t)",
+        [texts],
+    ).fetchall()
+    assert [(t, slow) for t, _, slow in got] == [(t, fast) for t, fast, _ in got]
 
 
 def test_a_label_of_a_pasted_log_groups_by_a_bounded_key_and_shows_cut(tmp_path: Path) -> None:
