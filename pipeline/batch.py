@@ -45,6 +45,23 @@ class Batch:
             len(self.sessions) + len(self.errors) + len(self.deleted) + len(self.analysis_requested)
         )
 
+    def keys(self) -> set[str]:
+        """Every session the batch writes or marks."""
+        return {*self.sessions, *self.errors, *self.deleted, *self.analysis_requested}
+
+    def can_join(self, other: Batch) -> bool:
+        """Whether writing other in this batch's transaction, after it, changes nothing."""
+        return not (self.part_lines or other.part_lines) and self.keys().isdisjoint(other.keys())
+
+    def join(self, other: Batch) -> None:
+        """Take other's sessions, errors and marks (see can_join)."""
+        self.sessions.update(other.sessions)
+        self.errors.update(other.errors)
+        self.deleted.update(other.deleted)
+        self.analysis_requested.update(other.analysis_requested)
+        self.raw_lines += other.raw_lines
+        self.quarantined += other.quarantined
+
     def table(self, table: Table) -> pa.Table:
         if table.name not in self.arrow:
             rows = chain.from_iterable(rows[table.name] for rows in self.sessions.values())

@@ -64,6 +64,7 @@ class Consumer:
         self.progress = progress
         self.source = source  # None: tell each payload's source by its shape (raw files)
         self.batch = Batch(run.run_id)
+        self.held: Batch | None = None  # replayed batches waiting to be written together
         self.accepted = 0  # session payloads taken, repeats included: for progress only
         self.failures = 0
         self.pages = 0
@@ -82,16 +83,36 @@ class Consumer:
         size = self.run.batch_size
         for resp in responses:
             if resp.written_in != self.replaying:
-                # Saved lines are replayed in the batches their runs wrote them in, one
-                # transaction each as then: the warehouse derives some columns from the order
-                # in which a session's versions arrived (ended_at), and so does the rebuild.
-                self.flush()
+                # Saved lines are replayed in the batches their runs wrote them in: the
+                # warehouse derives some columns from the order in which a session's versions
+                # arrived (ended_at), and so does the rebuild.
+                self._member_done()
                 self.replaying = resp.written_in
             self.take(resp)
             limit = size if self.replaying is None else size * REPLAYED_BATCH_FACTOR
             if len(self.batch) >= limit:
                 self.flush()
             self.progress.progress(self.accepted, self.failures)
+
+    def _member_done(self) -> None:
+        """A replayed batch is whole: write it, or hold it to write with the next ones.
+
+        A year of nightly runs is hundreds of small batches, and each transaction costs the
+        warehouse a commit (a 20k rebuild from 100 nightly files took 1.7x the time of the same
+        sessions in 20 batches). Batches that share no session give the warehouse the same
+        rows whether written one after the other or in one transaction, so they are held
+        together up to the batch size; a batch naming a session already held, or carrying the
+        enterprise parts' lines (written after its sessions, in order), is written as it came.
+        """
+        batch, held = self.batch, self.held
+        self.batch = Batch(self.run.run_id)
+        if held is None:
+            self.held = batch
+        elif len(held) + len(batch) <= self.run.batch_size and held.can_join(batch):
+            held.join(batch)
+        else:
+            self._write(held)
+            self.held = batch
 
     def take(self, resp: Response) -> None:
         """Take one response of any kind."""
@@ -218,8 +239,14 @@ class Consumer:
         self.batch.quarantined.append(pydantic_core.to_json(record))
 
     def flush(self) -> None:
-        """Hand the batch to the sink and start a new one."""
+        """Hand the batches held and the batch to the sink and start a new one."""
+        if self.held is not None:
+            self._write(self.held)
+            self.held = None
         batch, self.batch = self.batch, Batch(self.run.run_id)
+        self._write(batch)
+
+    def _write(self, batch: Batch) -> None:
         if len(batch) or batch.raw_lines or batch.quarantined or batch.part_lines:
             batch.prepare()  # on this thread: the writer, not the reader, is the critical path
             self.sink.write(batch)

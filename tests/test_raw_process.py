@@ -175,6 +175,52 @@ def test_each_written_batch_is_replayed_as_one_transaction_in_order(out, tmp_pat
     assert {r for (r,) in query(db, "select session_id from sessions")} == {sid, s[1]["session_id"]}
 
 
+def _members(*members: list[bytes]) -> bytes:
+    """A raw file's bytes: each list of lines one gzip member, as a run writes its batches."""
+    return b"".join(gzip.compress(b"\n".join(lines) + b"\n") for lines in members)
+
+
+def test_small_written_batches_sharing_no_session_are_written_together(out, tmp_path):
+    # A year of nightly runs is hundreds of small batches: those that share no session are
+    # written in one transaction, up to the batch size (7 here). One that names a session
+    # already held (s0 again, ended), or that carries enterprise lines, is not joined.
+    devin = FakeDevin(sessions=12, seed=10)
+    s = [devin.session(sid) for sid in devin.ids()]
+    ids = [x["session_id"] for x in s]
+    line = [orjson.dumps(x) for x in s]
+    ended = _ended(s[0], s[0]["updated_at"])
+    gone = event_lines({ids[1]: datetime(2026, 3, 2, tzinfo=UTC)}, {})
+    part = b'{"devin_export_part": {"part": "people"}}'
+    members = [line[0:2], line[2:4], [ended], line[4:7], line[7:11], [part, line[11]], gone]
+    raw = tmp_path / "20260301T000000.000Z-cccccc.jsonl.gz"
+    raw.write_bytes(_members(*members))
+    job = ReadJob([raw], RunInfo("run-1", datetime.now(UTC), 7, land_raw=False))
+    written: list[Batch] = []
+    read_in_child(job, written.append, Reporter(io.StringIO()))
+    assert (
+        [b.keys() for b in written]
+        == [
+            set(ids[0:4]),  # two batches joined
+            {ids[0], *ids[4:7]},  # s0 again: after the batch that held it
+            set(ids[7:11]),  # would pass 7 with the one before
+            {ids[11]},  # with an enterprise line: as it came
+            {ids[1]},  # and so the one after it
+        ]
+    )
+    assert [len(b.part_lines) for b in written] == [0, 0, 0, 1, 0]
+    # Written as the CLI does, the joined batches give what one batch each gave.
+    raw.write_bytes(_members(*(m for m in members if part not in m)))
+    result = run_cli("--from-raw", str(raw), "--out", str(out), "--batch-size", "7", key=None)
+    assert result.code == 0, result.stderr
+    db = out / "devin.duckdb"
+    assert scalar(db, "select count(*) from sessions") == 11
+    assert query(db, f"select status, ended_at is not null from sessions where session_id = "
+                     f"'{ids[0]}'") == [("exit", True)]  # fmt: skip
+    assert scalar(db, f"select deleted_at from sessions where session_id = '{ids[1]}'") == (
+        datetime(2026, 3, 2, tzinfo=UTC)
+    )
+
+
 def test_what_a_run_learnt_without_a_body_is_replayed_from_its_event_lines(out, tmp_path):
     devin = FakeDevin(sessions=2, seed=9)
     s = [devin.session(sid) for sid in devin.ids()]
