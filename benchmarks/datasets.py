@@ -13,8 +13,11 @@ labels) is the fake's default, and flattered every per-label cost.
 
 from __future__ import annotations
 
+import gzip
+import shutil
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -22,6 +25,7 @@ import orjson
 from pipeline.fake_api import FakeDevin, with_text
 
 SEED = 0
+NIGHTLY_RUN = 200  # sessions a nightly run writes, in the raw folder made from a data set
 TEXT = "llm"  # the text mode of the load and night benchmarks' data
 DATA_DIR = Path(__file__).resolve().parent / "work" / "data"
 
@@ -87,3 +91,27 @@ def _write_lines(path: Path, lines: Iterable[bytes]) -> None:
         for line in lines:
             f.write(line + b"\n")
     tmp.replace(path)
+
+
+def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN) -> Path:
+    """The data set as --from-raw really meets it: a raw folder (DIR/raw) of nightly runs.
+
+    Each run of per_run sessions is one file, DAY/RUN_ID.jsonl.gz, its batch one gzip member,
+    as pipeline.raw writes them. Cached beside the data set.
+    """
+    folder = source.with_name(f"{source.stem}-nightly{per_run}")
+    if folder.is_dir():
+        return folder
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    night = datetime(2025, 1, 1, 2, tzinfo=UTC)
+    with open(source, "rb") as f:
+        lines = f.read().splitlines()
+    for number, start in enumerate(range(0, len(lines), per_run)):
+        started = night + timedelta(days=number)
+        run = tmp / f"{started:%Y-%m-%d}" / f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}.jsonl.gz"
+        run.parent.mkdir(parents=True, exist_ok=True)
+        body = b"\n".join(lines[start : start + per_run]) + b"\n"
+        run.write_bytes(gzip.compress(body, compresslevel=1, mtime=0))
+    tmp.replace(folder)
+    return folder

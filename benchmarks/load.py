@@ -13,10 +13,12 @@ import orjson
 
 from benchmarks import dlt_env
 from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, fresh_dir
+from benchmarks.datasets import nightly_folder
 from benchmarks.measure import JobResult, Stat, run_job, stat
 
 LOAD_DIR = WORK / "load"
 OURS, BASELINE, DLT_DUCKDB, DLT_PARQUET = "ours", "baseline", "dlt-duckdb", "dlt-parquet"
+OURS_NIGHTLY = "ours-nightly"  # --from-raw of the same sessions as a raw folder of nightly runs
 DLT_APPEND_FALLBACK = b"Falling back to `append`"
 
 
@@ -51,17 +53,18 @@ class LoadPlan:
 
     reps: dict[int, int]  # sessions -> repetitions of ours and the baseline
     dlt: dict[int, str]  # sessions -> dlt job run once at that size
+    nightly: frozenset[int] = frozenset()  # sizes also loaded from a folder of nightly runs
 
 
 def load_plan(quick: bool, skip_dlt: bool) -> LoadPlan:
     small, large = (2_000, 10_000) if quick else (20_000, 100_000)
     reps = {small: 1, large: 1} if quick else {small: 3, large: 2}
     dlt = {} if skip_dlt else {small: DLT_DUCKDB, large: DLT_PARQUET}
-    return LoadPlan(reps, dlt)
+    return LoadPlan(reps, dlt, frozenset({small}))
 
 
 def _command(tool: str, data: Path, out: Path) -> list:
-    if tool == OURS:
+    if tool in (OURS, OURS_NIGHTLY):
         summary = out / "summary.json"
         return [PYTHON, RUN_EXPORT, "--from-raw", data, "--out", out / "warehouse", "--quiet",
                 "--summary-json", summary]  # fmt: skip
@@ -78,7 +81,7 @@ def run_one(tool: str, sessions: int, data: Path, tag: str) -> tuple[JobResult, 
     log = LOAD_DIR / f"{tool}-{sessions}-{tag}.log"
     job = run_job(_command(tool, data, out), log, cwd=ROOT)
     notes, report_bytes = [], 0
-    if tool == OURS:
+    if tool in (OURS, OURS_NIGHTLY):
         record = orjson.loads((out / "summary.json").read_bytes())
         if record["sessions_exported"] != sessions or record["sessions_failed"]:
             raise RuntimeError(f"ours at {sessions}: not every session loaded, see {log}")
@@ -91,10 +94,12 @@ def run_one(tool: str, sessions: int, data: Path, tag: str) -> tuple[JobResult, 
 def run_load(plan: LoadPlan, datasets: dict[int, Path]) -> dict[tuple[str, int], LoadResult]:
     results: dict[tuple[str, int], LoadResult] = {}
     for sessions, reps in plan.reps.items():
-        tools = [OURS, BASELINE]
+        data = {OURS: datasets[sessions], BASELINE: datasets[sessions]}
+        if sessions in plan.nightly:
+            data[OURS_NIGHTLY] = nightly_folder(datasets[sessions])
         for rep in range(reps):
-            for tool in tools:
-                _record(results, tool, sessions, datasets[sessions], f"rep{rep}", reps)
+            for tool, source in data.items():
+                _record(results, tool, sessions, source, f"rep{rep}", reps)
         if sessions in plan.dlt:
             _record(results, plan.dlt[sessions], sessions, datasets[sessions], "rep0", 1)
     return results
@@ -110,7 +115,7 @@ def _record(results: dict, tool: str, sessions: int, data: Path, tag: str, reps:
     result.notes += [n for n in notes if n not in result.notes]
 
 
-def time_ratio(results: dict, sessions: int) -> Stat:
-    """Ours / baseline wall time, pairing the runs of the same repetition."""
-    ours, base = results[(OURS, sessions)].jobs, results[(BASELINE, sessions)].jobs
+def time_ratio(results: dict, sessions: int, tool: str = OURS) -> Stat:
+    """Ours (or tool) / baseline wall time, pairing the runs of the same repetition."""
+    ours, base = results[(tool, sessions)].jobs, results[(BASELINE, sessions)].jobs
     return stat([o.wall_s / b.wall_s for o, b in zip(ours, base, strict=True)])

@@ -10,9 +10,17 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.datasets import TEXT
+from benchmarks.datasets import NIGHTLY_RUN, TEXT
 from benchmarks.extract import ExtractResult
-from benchmarks.load import BASELINE, DLT_DUCKDB, DLT_PARQUET, OURS, LoadResult, time_ratio
+from benchmarks.load import (
+    BASELINE,
+    DLT_DUCKDB,
+    DLT_PARQUET,
+    OURS,
+    OURS_NIGHTLY,
+    LoadResult,
+    time_ratio,
+)
 from benchmarks.measure import JobResult, Stat, stat
 from benchmarks.night import (
     CREATION,
@@ -262,7 +270,10 @@ def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
         "",
         "*ours*: `run_export.py --from-raw` end to end (validate, flatten, batched upserts, "
         "views, the quality checks over the whole warehouse, Parquet partitions, report.html, "
-        "publishing devin.duckdb). *baseline*: orjson, flatten into "
+        "publishing devin.duckdb), from the data set's one JSONL file. *nightly files*: the "
+        "same sessions as --from-raw really meets them, a raw folder of one gzip file a night "
+        f"({NIGHTLY_RUN} sessions each, one batch a file, as runs write them; "
+        "datasets.nightly_folder). *baseline*: orjson, flatten into "
         "column lists, Arrow, Parquet and DuckDB from Arrow, all in memory, no validation "
         "(jobs/baseline_load.py). *dlt*: one resource, default nested normalization, "
         "`write_disposition='merge'`, `primary_key='session_id'` (jobs/dlt_load.py).",
@@ -273,6 +284,7 @@ def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
 def _tool_name(tool: str) -> str:
     return {
         OURS: "ours (--from-raw)",
+        OURS_NIGHTLY: f"ours (--from-raw, nightly files of {NIGHTLY_RUN})",
         BASELINE: "bare baseline",
         DLT_DUCKDB: "dlt → DuckDB",
         DLT_PARQUET: "dlt → Parquet (filesystem)",
@@ -300,10 +312,10 @@ def ratio_section(results: dict) -> list[str]:
         "|---|---:|---:|",
     ]
     for size in _sizes(results):
-        if (BASELINE, size) in results and (OURS, size) in results:
-            lines.append(
-                f"| ours / baseline, time | {size:,} | {fmt(time_ratio(results, size), 2)} |"
-            )
+        for tool in (OURS, OURS_NIGHTLY):
+            if (BASELINE, size) in results and (tool, size) in results:
+                times = fmt(time_ratio(results, size, tool), 2)
+                lines.append(f"| {_tool_name(tool)} / baseline, time | {size:,} | {times} |")
         for tool in (DLT_DUCKDB, DLT_PARQUET):
             ratio = _rate_ratio(results, tool, size)
             if ratio is not None:
@@ -419,7 +431,8 @@ def _memory_verdicts(load: dict | None) -> list[Verdict]:
 
 def memory_section(load: dict) -> list[str]:
     lines = ["## 3. Memory (peak RSS of the load process, MiB)", ""]
-    tools = sorted({tool for tool, _ in load}, key=[OURS, BASELINE, DLT_DUCKDB, DLT_PARQUET].index)
+    order = [OURS, OURS_NIGHTLY, BASELINE, DLT_DUCKDB, DLT_PARQUET]
+    tools = sorted({tool for tool, _ in load}, key=order.index)
     sizes = _sizes(load)
     lines.append("| job | " + " | ".join(f"{s:,}" for s in sizes) + " | large / small |")
     lines.append("|---|" + "---:|" * (len(sizes) + 1))
