@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
 from pipeline import __version__
@@ -83,11 +83,17 @@ def run_export(settings: Settings, reporter: Reporter, reader: Reader | None = N
     lock = OutputLock(settings.out_dir / STATE_DIR / "lock")
     with storage_errors(str(settings.out_dir)):
         lock.acquire()
-    with lock:
+    with lock, ExitStack() as stack:
         warehouse = Warehouse(settings.out_dir)
+        export = ExportRun(settings, warehouse, reporter, clock)
+        if settings.from_raw:
+            # The files are listed before the warehouse opens (a path that is not there is a
+            # usage error and leaves it untouched), and read while it opens.
+            export.reader = reader or stack.enter_context(Reader())
+            export.reader.begin(ReadJob(raw_files(settings.from_raw), export.info))
         warehouse.open()
         try:
-            return ExportRun(settings, warehouse, reporter, clock, reader).run()
+            return export.run()
         finally:
             warehouse.close()
 
@@ -104,15 +110,10 @@ def timed(steps: dict[str, float], name: str) -> Iterator[None]:
 
 class ExportRun:
     def __init__(
-        self,
-        settings: Settings,
-        warehouse: Warehouse,
-        reporter: Reporter,
-        clock: float,
-        reader: Reader | None = None,
+        self, settings: Settings, warehouse: Warehouse, reporter: Reporter, clock: float
     ) -> None:
         self.settings = settings
-        self.reader = reader
+        self.reader: Reader | None = None  # --from-raw: reading the files (run_export)
         self.warehouse = warehouse
         self.reporter = reporter
         self.clock = clock
@@ -125,7 +126,7 @@ class ExportRun:
         # Rebuilding from raw files writes no new raw files: the bodies are already there.
         self.raw = None if settings.from_raw else RawWriter(settings.out_dir / "raw", self.run_id,
                                                             self.started)  # fmt: skip
-        self.writer = SerialWriter()
+        self.writer: SerialWriter  # started by run(), once the warehouse is open
         self.info = RunInfo(self.run_id, self.started, settings.batch_size, land_raw=bool(self.raw))
         # The enterprise around the sessions (SPEC section 10): which parts, and how they went.
         self.plan = replayed_plan() if settings.from_raw else plan_parts(
@@ -158,6 +159,7 @@ class ExportRun:
 
     def run(self) -> Summary:
         summary, settings = self.summary, self.settings
+        self.writer = SerialWriter()
         self.record("failed", None)  # stays "failed", without finished_at, if the run dies
         self.reporter.event("run_started", f"run {self.run_id}: exporting to {settings.out_dir}",
                             run_id=self.run_id)  # fmt: skip
@@ -171,9 +173,8 @@ class ExportRun:
                                              self.plan.outcomes["messages"])  # fmt: skip
                     sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan,
                                                   per_session={"messages": messages})  # fmt: skip
-                    job = ReadJob(raw_files(settings.from_raw), self.info)
-                    with self.reader or Reader() as reader:
-                        reader.read(job, sink.write, self.reporter)
+                    assert self.reader is not None, "run_export starts the reading"
+                    self.reader.collect(sink.write, self.reporter)
                 else:
                     fetching = time.monotonic()
                     self.extract(sink)

@@ -97,12 +97,15 @@ class Reader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def read(self, job: ReadJob, write: Callable[[Batch], None], progress: Progress) -> None:
-        """Read job's raw files in the child, passing each batch to write here."""
+    def begin(self, job: ReadJob) -> None:
+        """Give the child its job: it starts reading."""
         try:
             self._conn.send(job)
         except OSError:
             raise FatalError("the reading process stopped before its job") from None
+
+    def collect(self, write: Callable[[Batch], None], progress: Progress) -> None:
+        """Pass each batch the child sends to write here, until the job is done."""
         written = failed = 0
         while True:
             try:
@@ -133,4 +136,5 @@ class Reader:
 def read_in_child(job: ReadJob, write: Callable[[Batch], None], progress: Progress) -> None:
     """Read job's raw files in a child process started now."""
     with Reader() as reader:
-        reader.read(job, write, progress)
+        reader.begin(job)
+        reader.collect(write, progress)
