@@ -197,7 +197,10 @@ class Warehouse:
                 yield
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                # A COMMIT that fails (out of memory, say) has rolled back already: ROLLBACK
+                # then refuses, and the commit's error is the one to tell.
+                with suppress(duckdb.TransactionException):
+                    self.db.execute("ROLLBACK")
                 raise
 
     def _replace_sessions(self, batch: Batch) -> None:
