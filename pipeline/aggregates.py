@@ -97,12 +97,17 @@ class Aggregates:
 
     def rebuild(self, aggregates: list[Aggregate] | None = None) -> None:
         """Make the tables whole again from every row of the warehouse."""
-        con = self.con
         for agg in self.all if aggregates is None else aggregates:
-            con.execute(f"CREATE OR REPLACE TABLE {agg.name} AS {agg.sql}")
-            comment = agg.description.replace("'", "''")
-            con.execute(f"COMMENT ON TABLE {agg.name} IS '{comment}'")
-            con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [agg.name, agg.sha])
+            self.make(agg)
+
+    def make(self, agg: Aggregate) -> None:
+        """Make one table whole from every row: a step of its own, which a failure (DuckDB out
+        of memory) leaves as it was, to be tried again (pipeline.memory)."""
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TABLE {agg.name} AS {agg.sql}")
+        comment = agg.description.replace("'", "''")
+        con.execute(f"COMMENT ON TABLE {agg.name} IS '{comment}'")
+        con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [agg.name, agg.sha])
 
     def apply(self, before: Mapping[str, pa.Table], after: Mapping[str, pa.Table]) -> None:
         """Change every table by what after's rows add less what before's rows added."""
