@@ -52,12 +52,17 @@ def aggregate_dir() -> Path | None:
     return next((d for d in AGGREGATE_DIRS if d.is_dir()), None)
 
 
-def staging_sql() -> str:
-    """The text of the staging layer the aggregates read (it is part of their version)."""
+def staging_files() -> list[Path]:
+    """The files of the staging layer the aggregates read: its views and macros (text_key)."""
     directory = aggregate_dir()
     if directory is None:
-        return ""
-    return "".join(p.read_text() for p in sorted((directory.parent / "staging").glob("*.sql")))
+        return []
+    return sorted((directory.parent / "staging").glob("*.sql"))
+
+
+def staging_sql() -> str:
+    """The text of the staging layer the aggregates read (it is part of their version)."""
+    return "".join(p.read_text() for p in staging_files())
 
 
 def load_aggregates(directory: Path | None = None, staging: str = "") -> list[Aggregate]:
@@ -96,13 +101,27 @@ class Aggregates:
         return [a for a in self.all if made.get(a.name) != a.sha]
 
     def rebuild(self, aggregates: list[Aggregate] | None = None) -> None:
-        """Make the tables whole again from every row of the warehouse."""
-        con = self.con
+        """Make the tables whole again from every row of the warehouse, on any connection to it
+        (README: by hand, after editing the tables): the staging layer they read is created
+        first, this version's, as their version records it; a warehouse that no run of this
+        release opened has an older one, or lacks the macros (text_key, text_cut)."""
+        self.create_staging()
         for agg in self.all if aggregates is None else aggregates:
-            con.execute(f"CREATE OR REPLACE TABLE {agg.name} AS {agg.sql}")
-            comment = agg.description.replace("'", "''")
-            con.execute(f"COMMENT ON TABLE {agg.name} IS '{comment}'")
-            con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [agg.name, agg.sha])
+            self.make(agg)
+
+    def create_staging(self) -> None:
+        """Create (or replace) the staging layer's views and macros, as a run's views step does."""
+        for path in staging_files():
+            self.con.execute(path.read_text())
+
+    def make(self, agg: Aggregate) -> None:
+        """Make one table whole from every row: a step of its own, which a failure (DuckDB out
+        of memory) leaves as it was, to be tried again (pipeline.memory)."""
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TABLE {agg.name} AS {agg.sql}")
+        comment = agg.description.replace("'", "''")
+        con.execute(f"COMMENT ON TABLE {agg.name} IS '{comment}'")
+        con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [agg.name, agg.sha])
 
     def apply(self, before: Mapping[str, pa.Table], after: Mapping[str, pa.Table]) -> None:
         """Change every table by what after's rows add less what before's rows added."""

@@ -50,6 +50,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.files import fsync_dir, storage_errors
+from pipeline.memory import with_more_memory
 from pipeline.schema import TABLES, Table
 
 PARTITION_KEY = "created_month"
@@ -269,7 +270,6 @@ class _Dataset:
                 raise
             # An old file whose schema and footer read well but whose data does not (a bad
             # block, a copy cut short and patched): its months are read from DuckDB instead.
-            shutil.rmtree(self.staging / table.name, ignore_errors=True)
             staged = self._stage(con, table, None)
         # A file of layout 1, at the table's root, goes before any partition comes in: beside
         # them it would be read twice, and Spark refuses a folder mixing both layouts.
@@ -293,15 +293,21 @@ class _Dataset:
     def _stage(
         self, con: duckdb.DuckDBPyConnection, table: Table, carried: dict[str, Path] | None
     ) -> dict[str, Path]:
-        """Write the months' new files under staging; return {month: staged folder}."""
-        with _PartitionWriter(table, self.staging / table.name) as writer:
-            if carried is not None:
-                for month, path in carried.items():
-                    self._carry(path, month, writer)
-            with _rows(con, table, self.months, carried is not None) as reader:
-                for batch in reader:
-                    writer.add(batch)
-        return writer.staged
+        """Write the months' new files under staging; return {month: staged folder}. Rows
+        that outgrow DuckDB's cache (pasted logs) are read again with more (pipeline.memory)."""
+
+        def stage() -> dict[str, Path]:
+            shutil.rmtree(self.staging / table.name, ignore_errors=True)  # a failed try's
+            with _PartitionWriter(table, self.staging / table.name) as writer:
+                if carried is not None:
+                    for month, path in carried.items():
+                        self._carry(path, month, writer)
+                with _rows(con, table, self.months, carried is not None) as reader:
+                    for batch in reader:
+                        writer.add(batch)
+            return writer.staged
+
+        return with_more_memory(con, stage)
 
     def _carried(self, table: Table, before: set[str]) -> dict[str, Path] | None:
         """The old files of the months rewritten, to carry their unchanged sessions' rows over;

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from pipeline.aggregates import Aggregates
 from pipeline.batch import Batch, to_arrow
 from pipeline.errors import FatalError
 from pipeline.files import replace_atomically, storage_errors
+from pipeline.memory import MEMORY_LIMIT, with_more_memory
 from pipeline.publish import publish_file
 from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, EXPORT_RUNS, SESSIONS, TABLES, Table
 
@@ -32,11 +34,7 @@ SQL_LAYERS = ("staging", "views")  # created in this order: views build on stagi
 STATE_DIR = ".devin-export"
 ROW_GROUP_ROWS = 16_384
 STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that analysts' tools must open the file with
-# DuckDB's buffer pool: enough for a batch's inserts and a checkpoint. Every block read stays
-# cached up to this limit, so it is most of what a night on a large warehouse holds more than
-# one on an empty warehouse; queries that need more spill to TEMP_DIR under DIR/.devin-export.
-MEMORY_LIMIT = "64MB"
-TEMP_DIR = "tmp"
+TEMP_DIR = "tmp"  # under DIR/.devin-export: where queries beyond MEMORY_LIMIT spill
 
 
 def _month(column: str) -> str:
@@ -179,6 +177,12 @@ class Warehouse:
         """Replace every session of the batch and all its child rows, in one transaction."""
         if not (batch.sessions or batch.errors or batch.deleted or batch.analysis_requested):
             return
+        # A batch of pasted logs may need more than MEMORY_LIMIT (pipeline.memory).
+        with_more_memory(self.db, lambda: self._write_batch(batch))
+
+    def _write_batch(self, batch: Batch) -> None:
+        # Safe to run again after a failure: the transaction rolled back, the batch's Arrow
+        # tables are kept as they were, touched_months only gains the same months again.
         with self.transaction():
             if batch.sessions:
                 self._replace_sessions(batch)
@@ -197,7 +201,10 @@ class Warehouse:
                 yield
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                # A COMMIT that fails (out of memory, say) has rolled back already: ROLLBACK
+                # then refuses, and the commit's error is the one to tell.
+                with suppress(duckdb.TransactionException):
+                    self.db.execute("ROLLBACK")
                 raise
 
     def _replace_sessions(self, batch: Batch) -> None:
@@ -416,7 +423,10 @@ class Warehouse:
         names = []
         for layer in SQL_LAYERS:
             if layer == "views" and not self.aggregates_live:
-                self.aggregates.rebuild()  # the views read them; they read the staging layer
+                # the views read them; they read the staging layer. Each is a step of its own
+                # for pipeline.memory: one of pasted logs may need more than MEMORY_LIMIT.
+                for agg in self.aggregates.all:
+                    with_more_memory(self.db, partial(self.aggregates.make, agg))
                 self.aggregates_live = True
             for path in sorted((root / layer).glob("*.sql")):
                 self.db.execute(path.read_text())

@@ -4,7 +4,11 @@ from every row, after any sequence of runs against a server whose sessions move 
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -12,7 +16,8 @@ import pytest
 
 from pipeline.aggregates import INPUTS, Aggregates, load_aggregates, staging_sql
 from pipeline.fake_api import FakeApiServer, FakeDevin, with_text
-from tests.helpers import KEY, NO_BILL, edited, pasted_log, query, run_cli, scalar
+from pipeline.memory import MEMORY_LIMIT
+from tests.helpers import KEY, NO_BILL, ROOT, edited, pasted_log, query, run_cli, scalar
 from tests.test_views import STAGING_NAMES, relations_read
 
 WORK = Path(".devin-export") / "work.duckdb"  # the working copy runs write; devin.duckdb a copy
@@ -157,7 +162,9 @@ def test_aggregates_keyed_by_whole_texts_are_made_again_within_bounds(tmp_path: 
             con.execute("create or replace macro text_key(text) as "
                         "lower(ltrim(text_key_end(text_key_spaces(text_key_nfc(text)))))")  # fmt: skip
             con.execute("create or replace macro text_cut(text) as text")
-            Aggregates(con).rebuild()
+            older = Aggregates(con)
+            for agg in older.all:  # made with those macros: rebuild() would make this version's
+                older.make(agg)
             con.execute("update aggregate_versions set sha = 'older'")
         db = out / "devin.duckdb"
         assert scalar(out / WORK, "select max(length(text_key)) from agg_spellings") > 30_000
@@ -182,3 +189,66 @@ def test_a_change_of_the_staging_layer_alone_remakes_every_aggregate(
     changed = staging_sql() + "\n-- a macro changed\n"
     monkeypatch.setattr("pipeline.aggregates.staging_sql", lambda: changed)
     assert [a.name for a in Aggregates(con).stale()] == [a.name for a in current.all]
+
+
+def test_pasted_logs_in_labels_and_impacts_get_more_memory_for_their_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """600 issues with a pasted log of 35 kB in both their label and their impact, each its
+    own: the first night makes agg_spellings and agg_issue_labels whole over them (and stages
+    the issues' Parquet), the second re-writes them (the batch's DELETE ... RETURNING hands them
+    to the live aggregates), and a rebuild from raw commits them and makes the aggregates whole.
+    Each of those steps runs out of the export's 64 MB of DuckDB cache (all three runs exited 3
+    with 'Out of Memory'): tried once more with MORE_MEMORY_LIMIT, each run exits 0, and the
+    aggregates the night kept equal those the rebuild made whole. With no more memory than the
+    cache, the rebuild exits 3 with DuckDB's error, not a failed ROLLBACK's."""
+    devin = FakeDevin(sessions=20, seed=3)
+    out = tmp_path / "out"
+    ids = devin.ids()
+    log = pasted_log()
+    for s, session_id in enumerate(ids):
+        issues = [{"issue": "pasted", "label": f"{log} #{k}", "impact": f"{log} impact #{k}"}
+                  for k in range(30 * s, 30 * s + 30)]  # fmt: skip
+        analysis = {"issues": issues, "action_items": [], "timeline": [], "suggested_prompt": None}
+        devin.set_analysis(session_id, analysis)
+    with FakeApiServer(devin, key=KEY) as server:
+        export(server, out, *ids)
+        export(server, out, *ids)
+    db = out / "devin.duckdb"
+    assert query(db, "select count(*), min(length(label)), min(length(impact)) from issues"
+                 ) == [(600, 35_003, 35_010)]  # fmt: skip
+    rebuild = ("--from-raw", str(out / "raw"), "--quiet")
+    with monkeypatch.context() as patched:  # no more than the cache: as before the retry
+        patched.setattr("pipeline.memory.MORE_MEMORY_LIMIT", MEMORY_LIMIT)
+        failed = run_cli(*rebuild, "--out", str(tmp_path / "failed"))
+    assert failed.code == 3
+    assert "MiB used)" in failed.stderr and "no transaction is active" not in failed.stderr
+    result = run_cli(*rebuild, "--out", str(tmp_path / "rebuilt"))
+    assert result.code == 0, result.stderr
+    # made whole in one pass at the end of the rebuild; kept by each batch's change in the night
+    assert contents(tmp_path / "rebuilt" / "devin.duckdb") == contents(db)
+
+
+def test_the_readmes_hand_rebuild_works_on_a_warehouse_without_this_releases_macros(
+    tmp_path: Path,
+) -> None:
+    """README's command to make the aggregates whole after a hand edit, run as it is written,
+    on a working copy that no run of this release opened: it lacks text_cut (and an older
+    text_key), which the aggregates' SQL calls; rebuild() creates the staging layer first."""
+    out = tmp_path / "out"
+    with FakeApiServer(FakeDevin(sessions=10, seed=4), key=KEY) as server:
+        export(server, out, "--all", *NO_BILL)
+    with duckdb.connect(str(out / WORK)) as con:  # as the release before the bound left it
+        con.execute("drop macro text_cut")
+        con.execute("create or replace macro text_key(text) as lower(text)")
+        con.execute("update agg_session_values set sessions = sessions + 1000")  # a hand edit
+    readme = (ROOT / "README.md").read_text()
+    (command,) = re.findall(
+        r'`(python -c "import duckdb; from pipeline\.aggregates [^`]*)`', readme
+    )
+    argv = [sys.executable, *shlex.split(command.replace("DIR", str(out)))[1:]]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert scalar(out / WORK, "select text_cut(repeat('x', 400))") == "x" * 300 + "…"
+    assert contents(out / WORK) == made_whole(out / WORK, tmp_path)
+    assert scalar(out / WORK, "select max(sessions) from agg_session_values") <= 10

@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.errors import StorageError
 from pipeline.files import storage_errors
+from pipeline.memory import MEMORY_LIMIT, out_of_memory, with_more_memory
 from pipeline.parquet import write_snapshots
 from pipeline.schema import TABLES
 from pipeline.shadow import shadowed
@@ -119,3 +120,45 @@ def test_a_failed_write_tells_its_own_error_not_the_aborted_transactions(tmp_pat
                 warehouse.db.execute("SELECT * FROM no_such_table")
     assert warehouse.db.execute("SELECT count(*) FROM sessions").fetchall() == [(0,)]
     warehouse.close()
+
+
+NEEDS_100MB = "select len(list(repeat('x', 100000))) from range(1000)"  # one value of 100 MB
+
+
+def test_a_step_out_of_memory_is_tried_once_more_with_more_then_the_limit_goes_back():
+    con = duckdb.connect()
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    small = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    limits: list[str] = []
+
+    def step(sql: str) -> list[tuple[object, ...]]:
+        limits.append(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
+        return con.execute(sql).fetchall()
+
+    assert with_more_memory(con, lambda: step(NEEDS_100MB)) == [(1000,)]
+    assert limits == [small, "244.1 MiB"]  # MORE_MEMORY_LIMIT, 256MB, in DuckDB's words
+    assert con.execute("select current_setting('memory_limit')").fetchall() == [(small,)]
+    limits.clear()  # another error is not tried again
+    with pytest.raises(duckdb.CatalogException):
+        with_more_memory(con, lambda: step("select * from no_such_table"))
+    assert limits == [small]
+
+
+def test_a_step_out_of_memory_with_more_too_tells_duckdbs_error(monkeypatch):
+    monkeypatch.setattr("pipeline.memory.MORE_MEMORY_LIMIT", "80MB")
+    con = duckdb.connect()
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    small = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    with pytest.raises(duckdb.OutOfMemoryException, match=r"MiB/76\.2 MiB used"):
+        with_more_memory(con, lambda: con.execute(NEEDS_100MB).fetchall())
+    assert con.execute("select current_setting('memory_limit')").fetchall() == [(small,)]
+
+
+def test_out_of_memory_is_known_as_a_commit_and_an_arrow_reader_tell_it():
+    used = "(61.0 MiB/61.0 MiB used)"
+    assert out_of_memory(duckdb.TransactionException(
+        f"TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB {used}"
+    ))  # fmt: skip
+    assert out_of_memory(OSError(f"Out of Memory Error: failed to allocate data of size {used}"))
+    assert not out_of_memory(duckdb.TransactionException("cannot rollback - no transaction"))
+    assert not out_of_memory(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))

@@ -44,7 +44,8 @@ P_LONG_TIMELINE = 0.015  # a session with 100-500 timeline events
 HUGE_BYTES = (10_000, 50_000)
 STAMP_ORIGIN = datetime(2025, 1, 1, tzinfo=UTC)
 
-# Spellings a reader takes for the same words: grouped together by the views (stg_text_keys).
+# Spellings a reader takes for the same words: grouped together by the text_key macro
+# (sql/staging/stg_issues.sql), which v_issue_labels and v_action_items group by.
 SPACES = (" ", "  ", "\t", "\u00a0", "\u3000")
 TRAILING = (".", ".", "!", ":", ";", "…", "...", " .", "。", "！", "?")
 COMBINING = ("\u0301", "\u0308", "\u0336", "\u0323", "\u030a")
