@@ -118,10 +118,17 @@ class Aggregates:
         """Make one table whole from every row: a step of its own, which a failure (DuckDB out
         of memory) leaves as it was, to be tried again (pipeline.memory)."""
         con = self.con
-        con.execute(f"CREATE OR REPLACE TABLE {agg.name} AS {agg.sql}")
-        comment = agg.description.replace("'", "''")
-        con.execute(f"COMMENT ON TABLE {agg.name} IS '{comment}'")
-        con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [agg.name, agg.sha])
+        con.execute("BEGIN")  # one commit for the table, its comment and its version
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {agg.name} AS {agg.sql}")
+            comment = agg.description.replace("'", "''")
+            con.execute(f"COMMENT ON TABLE {agg.name} IS '{comment}'")
+            con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [agg.name, agg.sha])
+            con.execute("COMMIT")
+        except BaseException:
+            with suppress(duckdb.Error):  # a COMMIT that failed has rolled back already
+                con.execute("ROLLBACK")
+            raise
 
     def apply(self, before: Mapping[str, pa.Table], after: Mapping[str, pa.Table]) -> None:
         """Change every table by what after's rows add less what before's rows added."""
