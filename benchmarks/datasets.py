@@ -18,6 +18,7 @@ import shutil
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 
 import orjson
@@ -105,13 +106,13 @@ def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN) -> Path:
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     night = datetime(2025, 1, 1, 2, tzinfo=UTC)
+    # Streamed: a job's peak RSS counts this process's (see measure.run_job), so it stays small.
     with open(source, "rb") as f:
-        lines = f.read().splitlines()
-    for number, start in enumerate(range(0, len(lines), per_run)):
-        started = night + timedelta(days=number)
-        run = tmp / f"{started:%Y-%m-%d}" / f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}.jsonl.gz"
-        run.parent.mkdir(parents=True, exist_ok=True)
-        body = b"\n".join(lines[start : start + per_run]) + b"\n"
-        run.write_bytes(gzip.compress(body, compresslevel=1, mtime=0))
+        for number, lines in enumerate(iter(lambda: list(islice(f, per_run)), [])):
+            started = night + timedelta(days=number)
+            name = f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}.jsonl.gz"
+            run = tmp / f"{started:%Y-%m-%d}" / name
+            run.parent.mkdir(parents=True, exist_ok=True)
+            run.write_bytes(gzip.compress(b"".join(lines), compresslevel=1, mtime=0))
     tmp.replace(folder)
     return folder

@@ -44,7 +44,9 @@ def run_job(
     os.wait4 reaps the child with its own rusage: CPU counts the job and the processes it
     waited for. ru_maxrss (KiB on Linux) is the largest single process, so a job that runs
     processes side by side is also sampled, its tree's PSS summed every 20 ms; peak memory is
-    the larger of the two.
+    the larger of the two. Linux counts in a job's ru_maxrss the memory of this process at the
+    moment it starts the job (vfork, then exec), so the benchmark process must stay smaller than
+    any job it measures: it streams the data sets, never holds one.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, **(env or {})}
