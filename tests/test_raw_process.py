@@ -147,10 +147,10 @@ def _ended(session: dict, updated_at: str, **fields: object) -> bytes:
     return orjson.dumps({**session, "status": "exit", "updated_at": updated_at, **fields})
 
 
-def test_each_written_batch_is_replayed_as_one_transaction_in_order(out, tmp_path):
+def test_written_batches_sharing_a_session_are_replayed_one_after_the_other(out, tmp_path):
     # A batch wrote the session ended, a later one the same session changed again (its title
-    # edited). Each gzip member is a batch its run wrote in one transaction: the rebuild writes
-    # member by member, so ended_at stays the updated_at first seen ended, as it was then.
+    # edited). Each gzip member is a batch its run wrote in one transaction: the rebuild never
+    # joins two that share a session, so ended_at stays the updated_at first seen ended.
     devin = FakeDevin(sessions=3, seed=8)
     s = [devin.session(sid) for sid in devin.ids()]
     first, later = "2026-01-01T10:00:00Z", "2026-01-03T10:00:00Z"
