@@ -271,6 +271,7 @@ def test_usage_errors_exit_2_with_one_clear_line(args, key, message, out):
     assert message in result.stderr
     assert "Traceback" not in result.stderr and "pw123456" not in result.stderr
     assert not (out / "devin.duckdb").exists()
+    assert not (out / ".devin-export" / "work.duckdb").exists()  # no run recorded either
 
 
 def test_an_api_that_refuses_connections_is_named_so(out):
