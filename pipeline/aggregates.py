@@ -132,15 +132,14 @@ class Aggregates:
 
     def apply(self, before: Mapping[str, pa.Table], after: Mapping[str, pa.Table]) -> None:
         """Change every table by what after's rows add less what before's rows added."""
-        sides = {"after": after}
-        if any(t.num_rows for t in before.values()):
-            sides["before"] = before
-        for side, tables in sides.items():
-            with self._reading(tables, side):
+        subtract = any(t.num_rows for t in before.values())
+        if subtract:  # what the replaced rows added, kept while the batch's rows are read
+            with self._reading(before, "before"):
                 for agg in self.all:
-                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE {side}_{agg.name} AS {agg.sql}")
-        for agg in self.all:
-            self._merge(agg, "before" in sides)
+                    self.con.execute(f"CREATE OR REPLACE TEMP TABLE before_{agg.name} AS {agg.sql}")
+        with self._reading(after, "after"):
+            for agg in self.all:
+                self._merge(agg, subtract)
 
     def _values(self, agg: Aggregate) -> dict[str, str]:
         """The table's summed columns and their types, in order."""
@@ -156,32 +155,28 @@ class Aggregates:
         }
 
     def _merge(self, agg: Aggregate, subtract: bool) -> None:
-        con, keys = self.con, ", ".join(agg.keys)
-        values = self._values(agg)
-        change = f"temp.main.after_{agg.name}"
+        """Add to agg's table what the batch's rows (read now) add, less what the rows they
+        replaced added (before_AGG); a group whose count falls to 0 goes. One statement."""
+        keys, values = ", ".join(agg.keys), self._values(agg)
+        change = agg.sql
         if subtract:
             negated = ", ".join(f"-{v} AS {v}" for v in values)
             sums = ", ".join(f"sum({v})::{t} AS {v}" for v, t in values.items())
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE change_{agg.name} AS SELECT {keys}, {sums} FROM "
-                f"(FROM {change} UNION ALL BY NAME "
+            change = (
+                f"SELECT {keys}, {sums} FROM (({agg.sql}) UNION ALL BY NAME "
                 f"SELECT {keys}, {negated} FROM temp.main.before_{agg.name}) GROUP BY ALL"
             )
-            con.execute(f"DROP TABLE temp.main.before_{agg.name}")
-            con.execute(f"DROP TABLE {change}")
-            change = f"temp.main.change_{agg.name}"
         same_key = " AND ".join(f"t.{k} IS NOT DISTINCT FROM d.{k}" for k in agg.keys)
-        con.execute(
-            f"UPDATE {agg.name} AS t SET "
+        count = next(iter(values))
+        self.con.execute(
+            f"MERGE INTO {agg.name} AS t USING ({change}) AS d ON {same_key} "
+            f"WHEN MATCHED AND t.{count} + d.{count} = 0 THEN DELETE "
+            "WHEN MATCHED THEN UPDATE SET "
             + ", ".join(f"{v} = t.{v} + d.{v}" for v in values)
-            + f" FROM {change} AS d WHERE {same_key}"
+            + f" WHEN NOT MATCHED AND d.{count} <> 0 THEN INSERT BY NAME"
         )
-        con.execute(
-            f"INSERT INTO {agg.name} BY NAME SELECT d.* FROM {change} AS d "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {agg.name} AS t WHERE {same_key})"
-        )
-        con.execute(f"DELETE FROM {agg.name} WHERE {next(iter(values))} = 0")
-        con.execute(f"DROP TABLE {change}")
+        if subtract:
+            self.con.execute(f"DROP TABLE temp.main.before_{agg.name}")
 
     @contextmanager
     def _reading(self, tables: Mapping[str, pa.Table], side: str) -> Iterator[None]:
