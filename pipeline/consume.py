@@ -76,7 +76,9 @@ class Consumer:
         self.seen_watched: set[str] = set()
         self.gone_if_missing: set[str] = set()  # stored ids for which a 404 means deleted
         self.replaying: str | None = None  # the written batch the saved lines come from
-        # The sessions taken whole, in order: the messages part fetches theirs afterwards.
+        # The sessions taken whole, in order: the messages part fetches theirs afterwards. A
+        # rebuild (it lands nothing: the bodies are saved already) fetches nothing, and keeps no
+        # list that grows with every session it reads (10 MB in a 100k rebuild's reader).
         self.exported: dict[str, None] = {}
 
     def consume(self, responses: Iterable[Response]) -> None:
@@ -193,7 +195,8 @@ class Consumer:
         received = resp.received_at or self.run.started
         self.batch.add(session.session_id, source.rows(session, self.run.run_id, received))
         self.accepted += 1
-        self.exported[session.session_id] = None
+        if self.run.land_raw:
+            self.exported[session.session_id] = None
         if listed:
             if session.session_id in self.watched:
                 self.seen_watched.add(session.session_id)
