@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipeline.memory import transaction, with_more_memory
 from pipeline.schema import DATA_TABLES
 from pipeline.shadow import shadowed, stored
 
@@ -115,20 +116,17 @@ class Aggregates:
             self.con.execute(path.read_text())
 
     def make(self, agg: Aggregate) -> None:
-        """Make one table whole from every row: a step of its own, which a failure (DuckDB out
-        of memory) leaves as it was, to be tried again (pipeline.memory)."""
+        """Make one table whole from every row, its comment and version in one transaction; one
+        of pasted logs that outgrows DuckDB's cache is made again with more (pipeline.memory)."""
+        with_more_memory(self.con, lambda: self._make(agg))
+
+    def _make(self, agg: Aggregate) -> None:
         con = self.con
-        con.execute("BEGIN")  # one commit for the table, its comment and its version
-        try:
+        with transaction(con):
             con.execute(f"CREATE OR REPLACE TABLE {agg.name} AS {agg.sql}")
             comment = agg.description.replace("'", "''")
             con.execute(f"COMMENT ON TABLE {agg.name} IS '{comment}'")
             con.execute(f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?)", [agg.name, agg.sha])
-            con.execute("COMMIT")
-        except BaseException:
-            with suppress(duckdb.Error):  # a COMMIT that failed has rolled back already
-                con.execute("ROLLBACK")
-            raise
 
     def apply(self, before: Mapping[str, pa.Table], after: Mapping[str, pa.Table]) -> None:
         """Change every table by what after's rows add less what before's rows added."""

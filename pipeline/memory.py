@@ -1,4 +1,4 @@
-"""DuckDB's memory during an export: a small cache, and more for the one step that needs it.
+"""DuckDB steps of an export: each in one transaction, and more memory for the one that needs it.
 
 The export's DuckDB runs within MEMORY_LIMIT (pipeline.warehouse sets it on open). A few steps
 hold whole rows of free text at once, and an analysis that pastes a log of tens of kB into
@@ -10,8 +10,8 @@ limit goes back down, so every other step of the night keeps the small cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 import duckdb
@@ -34,6 +34,21 @@ MORE_MEMORY_LIMIT = "256MB"
 _OUT_OF_MEMORY = ("failed to pin block", "failed to allocate data", "could not allocate block")
 
 T = TypeVar("T")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block in one transaction: committed if it ends well, else rolled back."""
+    con.execute("BEGIN")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        # A COMMIT that fails (out of memory, say) has rolled back already: ROLLBACK then
+        # refuses, and the commit's error is the one to tell.
+        with suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
+        raise
 
 
 def out_of_memory(err: BaseException) -> bool:

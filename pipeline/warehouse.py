@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,17 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.aggregates import INPUTS as AGGREGATE_INPUTS
-from pipeline.aggregates import Aggregates
+from pipeline.aggregates import Aggregates, staging_files
 from pipeline.batch import Batch, to_arrow
 from pipeline.errors import FatalError
 from pipeline.files import replace_atomically, storage_errors
-from pipeline.memory import MEMORY_LIMIT, with_more_memory
+from pipeline.memory import MEMORY_LIMIT, transaction, with_more_memory
 from pipeline.publish import publish_file
 from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, EXPORT_RUNS, SESSIONS, TABLES, Table
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # sql/ of a checkout (editable install), or the copy a wheel carries inside the package.
 SQL_DIRS = (PACKAGE_DIR.parent / "sql", PACKAGE_DIR / "sql")
-SQL_LAYERS = ("staging", "views")  # created in this order: views build on staging relations
 STATE_DIR = ".devin-export"
 ROW_GROUP_ROWS = 16_384
 STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that analysts' tools must open the file with
@@ -195,17 +193,8 @@ class Warehouse:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the block in one transaction: committed if it ends well, else rolled back."""
-        with storage_errors(str(self.work_path)):
-            self.db.execute("BEGIN")
-            try:
-                yield
-                self.db.execute("COMMIT")
-            except BaseException:
-                # A COMMIT that fails (out of memory, say) has rolled back already: ROLLBACK
-                # then refuses, and the commit's error is the one to tell.
-                with suppress(duckdb.TransactionException):
-                    self.db.execute("ROLLBACK")
-                raise
+        with storage_errors(str(self.work_path)), transaction(self.db):
+            yield
 
     def _replace_sessions(self, batch: Batch) -> None:
         sessions = batch.table(SESSIONS)
@@ -420,18 +409,16 @@ class Warehouse:
                 f"the view definitions (sql/views/*.sql) are not installed beside {PACKAGE_DIR}: "
                 "reinstall devin-export"
             )
-        names = []
-        for layer in SQL_LAYERS:
-            if layer == "views" and not self.aggregates_live:
-                # the views read them; they read the staging layer. Each is a step of its own
-                # for pipeline.memory: one of pasted logs may need more than MEMORY_LIMIT.
-                for agg in self.aggregates.all:
-                    with_more_memory(self.db, partial(self.aggregates.make, agg))
-                self.aggregates_live = True
-            for path in sorted((root / layer).glob("*.sql")):
-                self.db.execute(path.read_text())
-                names.append(path.stem)
-        return names
+        # The staging layer first: the aggregates read it, made whole with it when not kept.
+        if self.aggregates_live:
+            self.aggregates.create_staging()
+        else:
+            self.aggregates.rebuild()
+            self.aggregates_live = True
+        views = sorted((root / "views").glob("*.sql"))
+        for path in views:
+            self.db.execute(path.read_text())
+        return [p.stem for p in staging_files() + views]
 
     def checkpoint(self) -> None:
         with storage_errors(str(self.work_path)):
