@@ -27,6 +27,7 @@ from pipeline.fake_api import FakeDevin, with_text
 
 SEED = 0
 NIGHTLY_RUN = 200  # sessions a nightly run writes, in the raw folder made from a data set
+NIGHTLY_AGAIN = 20  # of them, sessions of the night before still moving, fetched again
 TEXT = "llm"  # the text mode of the load and night benchmarks' data
 DATA_DIR = Path(__file__).resolve().parent / "work" / "data"
 
@@ -94,18 +95,22 @@ def _write_lines(path: Path, lines: Iterable[bytes]) -> None:
     tmp.replace(path)
 
 
-def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN) -> Path:
+def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN, again: int = NIGHTLY_AGAIN) -> Path:
     """The data set as --from-raw really meets it: a raw folder (DIR/raw) of nightly runs.
 
-    Each run of per_run sessions is one file, DAY/RUN_ID.jsonl.gz, its batch one gzip member,
-    as pipeline.raw writes them. Cached beside the data set.
+    Each night writes per_run new sessions and, first, the last `again` sessions of the night
+    before once more (still running then, refreshed since), as a night that refreshes what is
+    still moving does: a session in two nights' batches, as in a real raw folder. Each night is
+    one file, DAY/RUN_ID.jsonl.gz, its batch one gzip member, as pipeline.raw writes them.
+    Cached beside the data set.
     """
-    folder = source.with_name(f"{source.stem}-nightly{per_run}")
+    folder = source.with_name(f"{source.stem}-nightly{per_run}-again{again}")
     if folder.is_dir():
         return folder
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     night = datetime(2025, 1, 1, 2, tzinfo=UTC)
+    before: list[bytes] = []
     # Streamed: a job's peak RSS counts this process's (see measure.run_job), so it stays small.
     with open(source, "rb") as f:
         for number, lines in enumerate(iter(lambda: list(islice(f, per_run)), [])):
@@ -113,6 +118,8 @@ def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN) -> Path:
             name = f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}.jsonl.gz"
             run = tmp / f"{started:%Y-%m-%d}" / name
             run.parent.mkdir(parents=True, exist_ok=True)
-            run.write_bytes(gzip.compress(b"".join(lines), compresslevel=1, mtime=0))
+            body = b"".join(before[len(before) - again :] + lines) if again else b"".join(lines)
+            run.write_bytes(gzip.compress(body, compresslevel=1, mtime=0))
+            before = lines
     tmp.replace(folder)
     return folder

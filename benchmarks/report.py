@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.datasets import NIGHTLY_RUN, TEXT
+from benchmarks.datasets import NIGHTLY_AGAIN, NIGHTLY_RUN, TEXT
 from benchmarks.extract import ExtractResult
 from benchmarks.load import (
     BASELINE,
@@ -272,7 +272,8 @@ def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
         "views, the quality checks over the whole warehouse, Parquet partitions, report.html, "
         "publishing devin.duckdb), from the data set's one JSONL file. *nightly files*: the "
         "same sessions as --from-raw really meets them, a raw folder of one gzip file a night "
-        f"({NIGHTLY_RUN} sessions each, one batch a file, as runs write them; "
+        f"({NIGHTLY_RUN} new sessions each, after {NIGHTLY_AGAIN} of the night before fetched "
+        "again, still moving then: one batch a file, as runs write them; "
         "datasets.nightly_folder). *baseline*: orjson, flatten into "
         "column lists, Arrow, Parquet and DuckDB from Arrow, all in memory, no validation "
         "(jobs/baseline_load.py). *dlt*: one resource, default nested normalization, "
@@ -284,7 +285,7 @@ def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
 def _tool_name(tool: str) -> str:
     return {
         OURS: "ours (--from-raw)",
-        OURS_NIGHTLY: f"ours (--from-raw, nightly files of {NIGHTLY_RUN})",
+        OURS_NIGHTLY: f"ours (--from-raw, nightly files of {NIGHTLY_RUN} + {NIGHTLY_AGAIN} again)",
         BASELINE: "bare baseline",
         DLT_DUCKDB: "dlt → DuckDB",
         DLT_PARQUET: "dlt → Parquet (filesystem)",
