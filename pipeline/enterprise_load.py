@@ -28,15 +28,18 @@ import orjson
 import pyarrow as pa
 import pydantic_core
 
+from pipeline import part_fold
 from pipeline.batch import to_arrow
 from pipeline.billing_extract import BILLING_PARTS, decimal_json, fetch_billing
 from pipeline.billing_load import known, load_billing
+from pipeline.billing_rows import PART_TABLES as BILLING_TABLES
 from pipeline.billing_rows import BuiltBilling
 from pipeline.billing_rows import build as build_billing
 from pipeline.client import ClientConfig, DevinClient
 from pipeline.enterprise_extract import LandedPage, PartFetch, fetch_part
 from pipeline.enterprise_rows import ITEM_TABLES, PART_TABLES, Built, build
 from pipeline.files import storage_errors
+from pipeline.part_fold import Fold
 from pipeline.parts import (
     DENIED,
     EXPORTED_OK,
@@ -407,6 +410,9 @@ class PartReplay:
         self.pending: dict[tuple[str, str], _Pending] = {}
         self.skipped = 0
         self.per_session = per_session or {}  # messages: their lines go there
+        # by part: its listings folded into one write at the end (pipeline.part_fold), or None
+        # when its tables held rows as the replay began: then each is written as it comes
+        self.folds: dict[str, Fold | None] = {}
 
     def __call__(self, lines: list[bytes]) -> None:
         for line in lines:
@@ -440,20 +446,50 @@ class PartReplay:
         listed_at = datetime.fromisoformat(meta["listed_at"])
         if part in BILLING_PARTS:
             billed = build_billing(version, part, pages, self.run_id)
-            errors = _invalid_rows(billed, part, self.run_id)
-            written = write_part(self.warehouse, part, None if billed.invalid else billed,
-                                 listed_at, errors)  # fmt: skip
+            written = self._write(part, None if billed.invalid else billed, listed_at,
+                                  _invalid_rows(billed, part, self.run_id))  # fmt: skip
             outcome = self.plan.outcomes[part]
             outcome.status, outcome.reason = (FAILED, "invalid_response") if billed.invalid else (
                 EXPORTED_OK, "replayed")  # fmt: skip
             outcome.rows = {t: outcome.rows.get(t, 0) + n for t, n in written.items()}
             return
         built = build(version, part, pages, self.run_id)
-        written = write_part(
-            self.warehouse, part, built, listed_at, invalid_rows(built, part, self.run_id)
-        )
+        written = self._write(part, built, listed_at, invalid_rows(built, part, self.run_id))
         outcome = self.plan.outcomes[part]
         outcome.status, outcome.reason = EXPORTED_OK, "replayed"
         outcome.rows = {t: outcome.rows.get(t, 0) + n for t, n in written.items()}
         if built.invalid:
             outcome.status, outcome.reason = FAILED, "invalid items: nothing marked removed"
+
+    def _write(self, part: str, built: Built | BuiltBilling | None, listed_at: datetime,
+               errors: list[tuple[Any, ...]]) -> dict[str, int]:  # fmt: skip
+        """Write a complete listing now, or fold it into the part's one write at the end."""
+        if part not in self.folds:
+            empty = part_fold.empty(self.warehouse.db, part)
+            self.folds[part] = (part_fold.BillingFold(part) if part in BILLING_PARTS
+                                else part_fold.ItemFold(part)) if empty else None  # fmt: skip
+        fold = self.folds[part]
+        if fold is None:
+            return write_part(self.warehouse, part, built, listed_at, errors)
+        if errors:
+            write_part(self.warehouse, part, None, listed_at, errors)
+        if built is None:
+            return {}
+        if isinstance(fold, part_fold.BillingFold):
+            assert isinstance(built, BuiltBilling)
+            fold.take(built)
+            tables = BILLING_TABLES[part]
+        else:
+            assert isinstance(built, Built)
+            fold.take(built, listed_at)
+            tables = PART_TABLES[part]
+        return {t.name: len(built.rows.get(t.name, ())) for t in tables}
+
+    def finish(self) -> None:
+        """Write what the folded parts' listings left, in one transaction."""
+        folds = [fold for fold in self.folds.values() if fold is not None]
+        if folds:
+            with self.warehouse.transaction():
+                for fold in folds:
+                    part_fold.write(self.warehouse.db, fold)
+        self.folds = {}

@@ -175,6 +175,7 @@ class ExportRun:
                                                   per_session={"messages": messages})  # fmt: skip
                     assert self.reader is not None, "run_export starts the reading"
                     self.reader.collect(sink.write, self.reporter)
+                    self.writer.submit(sink.part_replay.finish)  # the parts' folded listings
                 else:
                     fetching = time.monotonic()
                     self.extract(sink)
