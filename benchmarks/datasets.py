@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import subprocess
 import sys
+import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import orjson
 
+from benchmarks.common import PYTHON, RUN_EXPORT
 from pipeline.fake_api import FakeDevin, with_text
 
 SEED = 0
@@ -100,26 +103,45 @@ def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN, again: int = NIGHTL
 
     Each night writes per_run new sessions and, first, the last `again` sessions of the night
     before once more (still running then, refreshed since), as a night that refreshes what is
-    still moving does: a session in two nights' batches, as in a real raw folder. Each night is
-    one file, DAY/RUN_ID.jsonl.gz, its batch one gzip member, as pipeline.raw writes them.
-    Cached beside the data set.
+    still moving does: a session in two nights' batches, as in a real raw folder. Then, as every
+    night does, the enterprise's parts: people, organizations, playbooks, consumption, metrics
+    (enterprise_parts: those of a demo run, the same enterprise every night). Each night is one
+    file, DAY/RUN_ID.jsonl.gz, each batch and part one gzip member, as pipeline.raw writes
+    them. Cached beside the data set.
     """
-    folder = source.with_name(f"{source.stem}-nightly{per_run}-again{again}")
+    folder = source.with_name(f"{source.stem}-nightly{per_run}-again{again}-parts")
     if folder.is_dir():
         return folder
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
+    demo_run, parts = enterprise_parts(tmp / "demo")
     night = datetime(2025, 1, 1, 2, tzinfo=UTC)
     before: list[bytes] = []
     # Streamed: a job's peak RSS counts this process's (see measure.run_job), so it stays small.
     with open(source, "rb") as f:
         for number, lines in enumerate(iter(lambda: list(islice(f, per_run)), [])):
             started = night + timedelta(days=number)
-            name = f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}.jsonl.gz"
-            run = tmp / f"{started:%Y-%m-%d}" / name
+            run_id = f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}"
+            run = tmp / f"{started:%Y-%m-%d}" / f"{run_id}.jsonl.gz"
             run.parent.mkdir(parents=True, exist_ok=True)
             body = b"".join(before[len(before) - again :] + lines) if again else b"".join(lines)
-            run.write_bytes(gzip.compress(body, compresslevel=1, mtime=0))
+            members = [body] + [p.replace(demo_run, run_id.encode()) for p in parts]
+            run.write_bytes(b"".join(gzip.compress(m, compresslevel=1, mtime=0) for m in members))
             before = lines
+    shutil.rmtree(tmp / "demo")
     tmp.replace(folder)
     return folder
+
+
+def enterprise_parts(work: Path) -> tuple[bytes, list[bytes]]:
+    """The run id and the parts' gzip members (decompressed) of one demo run's raw file."""
+    subprocess.run([PYTHON, RUN_EXPORT, "--demo", "1", "--out", work, "--quiet"], check=True,
+                   capture_output=True)  # fmt: skip
+    (raw,) = (work / "raw").glob("*/*.jsonl.gz")
+    data, members = raw.read_bytes(), []
+    while data:
+        reader = zlib.decompressobj(wbits=31)
+        members.append(reader.decompress(data))
+        data = reader.unused_data
+    parts = [m for m in members if m.startswith(b'{"devin_export_part"')]
+    return raw.name.removesuffix(".jsonl.gz").encode(), parts
