@@ -11,7 +11,14 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.flatten import Rows
-from pipeline.schema import DATA_TABLES, Table
+from pipeline.parts import PER_SESSION
+from pipeline.schema import DATA_TABLES, SESSIONS, Table
+
+_ENDED_AT = SESSIONS.column_names.index("ended_at")
+_API_VERSION = SESSIONS.column_names.index("api_version")
+# A part line names its part in its first bytes (pipeline.enterprise_load.raw_lines).
+(_SESSION_PART,) = (f'"part":"{part}"'.encode() for part in PER_SESSION)
+_META = 200
 
 
 @dataclass
@@ -50,17 +57,51 @@ class Batch:
         return {*self.sessions, *self.errors, *self.deleted, *self.analysis_requested}
 
     def can_join(self, other: Batch) -> bool:
-        """Whether writing other in this batch's transaction, after it, changes nothing."""
-        return not (self.part_lines or other.part_lines) and self.keys().isdisjoint(other.keys())
+        """Whether writing other in this batch's transaction, after it, changes nothing: no
+        messages lines (they change the sessions written before them), and each session both
+        name is one other's version can stand for (see _stands_for)."""
+        if self.has_session_parts() or other.has_session_parts():
+            return False
+        return all(other._stands_for(self, sid) for sid in self.keys() & other.keys())
+
+    def has_session_parts(self) -> bool:
+        return any(_SESSION_PART in line[:_META] for line in self.part_lines)
+
+    def _stands_for(self, earlier: Batch, sid: str) -> bool:
+        """Whether this batch's version of sid, written alone, leaves the row that writing
+        earlier's version and then this one leaves: both whole sessions, the earlier without
+        marks (this one's are set after its sessions either way), the same API version (a v3
+        row keeps the prompt its messages gave), and ended_at the same (this one not ended,
+        or the earlier one ended: its ended_at is the one kept)."""
+        if sid not in self.sessions or sid not in earlier.sessions:
+            return False
+        if sid in earlier.deleted or sid in earlier.analysis_requested:
+            return False
+        mine, theirs = self.sessions[sid][SESSIONS.name][0], earlier.sessions[sid][SESSIONS.name][0]
+        return mine[_API_VERSION] == theirs[_API_VERSION] and (
+            mine[_ENDED_AT] is None or theirs[_ENDED_AT] is not None
+        )
 
     def join(self, other: Batch) -> None:
-        """Take other's sessions, errors and marks (see can_join)."""
+        """Take other's sessions, errors, marks and parts' lines (see can_join); a session
+        both hold keeps other's version, with this one's ended_at."""
+        for sid in self.sessions.keys() & other.sessions.keys():
+            row = other.sessions[sid][SESSIONS.name][0]
+            if row[_ENDED_AT] is not None:
+                ended = self.sessions[sid][SESSIONS.name][0][_ENDED_AT]
+                other.sessions[sid][SESSIONS.name][0] = (
+                    *row[:_ENDED_AT],
+                    ended,
+                    *row[_ENDED_AT + 1 :],
+                )
+            del self.sessions[sid]
         self.sessions.update(other.sessions)
         self.errors.update(other.errors)
         self.deleted.update(other.deleted)
         self.analysis_requested.update(other.analysis_requested)
         self.raw_lines += other.raw_lines
         self.quarantined += other.quarantined
+        self.part_lines += other.part_lines
 
     def table(self, table: Table) -> pa.Table:
         if table.name not in self.arrow:

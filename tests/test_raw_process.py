@@ -24,6 +24,7 @@ from pipeline.lock import OutputLock
 from pipeline.progress import Reporter
 from pipeline.raw import event_lines, raw_files
 from pipeline.raw_process import ReadJob, read_in_child
+from pipeline.schema import SESSIONS
 from tests.helpers import ROOT, processes_marked, query, run_cli, scalar, wait_for
 
 
@@ -147,10 +148,12 @@ def _ended(session: dict, updated_at: str, **fields: object) -> bytes:
     return orjson.dumps({**session, "status": "exit", "updated_at": updated_at, **fields})
 
 
-def test_written_batches_sharing_a_session_are_replayed_one_after_the_other(out, tmp_path):
+def test_written_batches_sharing_a_session_give_the_rows_they_gave_one_after_the_other(
+    out, tmp_path
+):
     # A batch wrote the session ended, a later one the same session changed again (its title
-    # edited). Each gzip member is a batch its run wrote in one transaction: the rebuild never
-    # joins two that share a session, so ended_at stays the updated_at first seen ended.
+    # edited). Each gzip member is a batch its run wrote in one transaction; the rebuild writes
+    # the two together, the session once, and ended_at stays the updated_at first seen ended.
     devin = FakeDevin(sessions=3, seed=8)
     s = [devin.session(sid) for sid in devin.ids()]
     first, later = "2026-01-01T10:00:00Z", "2026-01-03T10:00:00Z"
@@ -180,18 +183,24 @@ def _members(*members: list[bytes]) -> bytes:
     return b"".join(gzip.compress(b"\n".join(lines) + b"\n") for lines in members)
 
 
-def test_small_written_batches_sharing_no_session_are_written_together(out, tmp_path):
-    # A year of nightly runs is hundreds of small batches: those that share no session are
-    # written in one transaction, up to the batch size (7 here). One that names a session
-    # already held (s0 again, ended), or that carries enterprise lines, is not joined.
+def test_small_written_batches_are_written_together_when_that_changes_nothing(out, tmp_path):
+    # A year of nightly runs is hundreds of small batches, each night refetching sessions of
+    # the night before and listing the enterprise's parts: they are written in one
+    # transaction, up to the batch size (7 here), unless a session both name could not be
+    # written once (s0 running, then ended: ended_at is the later updated_at) or a batch holds
+    # messages lines, which change the sessions written before them.
     devin = FakeDevin(sessions=12, seed=10)
     s = [devin.session(sid) for sid in devin.ids()]
     ids = [x["session_id"] for x in s]
     line = [orjson.dumps(x) for x in s]
-    ended = _ended(s[0], s[0]["updated_at"])
+    running = orjson.dumps({**s[0], "status": "running"})
+    ended = _ended(s[0], "2026-03-01T10:00:00Z")
+    again = _ended(s[0], "2026-03-02T10:00:00Z", title="edited")  # ended before: joins
     gone = event_lines({ids[1]: datetime(2026, 3, 2, tzinfo=UTC)}, {})
-    part = b'{"devin_export_part": {"part": "people"}}'
-    members = [line[0:2], line[2:4], [ended], line[4:7], line[7:11], [part, line[11]], gone]
+    people = b'{"devin_export_part":{"part":"people"}}'
+    messages = b'{"devin_export_part":{"part":"messages"}}'
+    members = [[running, line[1]], line[2:4], [people], [ended], line[4:7], [again],
+               line[7:11], [messages, line[11]], gone]  # fmt: skip
     raw = tmp_path / "20260301T000000.000Z-cccccc.jsonl.gz"
     raw.write_bytes(_members(*members))
     job = ReadJob([raw], RunInfo("run-1", datetime.now(UTC), 7, land_raw=False))
@@ -200,22 +209,26 @@ def test_small_written_batches_sharing_no_session_are_written_together(out, tmp_
     assert (
         [b.keys() for b in written]
         == [
-            set(ids[0:4]),  # two batches joined
-            {ids[0], *ids[4:7]},  # s0 again: after the batch that held it
+            set(ids[0:4]),  # two batches and a part joined
+            {ids[0], *ids[4:7]},  # s0 ended: after the batch that held it running; then again
             set(ids[7:11]),  # would pass 7 with the one before
-            {ids[11]},  # with an enterprise line: as it came
+            {ids[11]},  # with a messages line: as it came
             {ids[1]},  # and so the one after it
         ]
     )
-    assert [len(b.part_lines) for b in written] == [0, 0, 0, 1, 0]
+    assert [len(b.part_lines) for b in written] == [1, 0, 0, 1, 0]
+    sessions = written[1].table(SESSIONS).to_pylist()
+    assert [(r["session_id"], r["title"], r["ended_at"]) for r in sessions if r["session_id"] ==
+            ids[0]] == [(ids[0], "edited", datetime(2026, 3, 1, 10, tzinfo=UTC))]  # fmt: skip
+    # (written once: its later version, with the ended_at first seen)
     # Written as the CLI does, the joined batches give what one batch each gave.
-    raw.write_bytes(_members(*(m for m in members if part not in m)))
+    raw.write_bytes(_members(*(m for m in members if people not in m and messages not in m)))
     result = run_cli("--from-raw", str(raw), "--out", str(out), "--batch-size", "7", key=None)
     assert result.code == 0, result.stderr
     db = out / "devin.duckdb"
     assert scalar(db, "select count(*) from sessions") == 11
-    assert query(db, f"select status, ended_at is not null from sessions where session_id = "
-                     f"'{ids[0]}'") == [("exit", True)]  # fmt: skip
+    assert query(db, f"select status, title, ended_at from sessions where session_id = "
+                     f"'{ids[0]}'") == [("exit", "edited", datetime(2026, 3, 1, 10, tzinfo=UTC))]  # fmt: skip
     assert scalar(db, f"select deleted_at from sessions where session_id = '{ids[1]}'") == (
         datetime(2026, 3, 2, tzinfo=UTC)
     )
