@@ -273,8 +273,9 @@ def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
         "publishing devin.duckdb), from the data set's one JSONL file. *nightly files*: the "
         "same sessions as --from-raw really meets them, a raw folder of one gzip file a night "
         f"({NIGHTLY_RUN} new sessions each, after {NIGHTLY_AGAIN} of the night before fetched "
-        "again, still moving then: one batch a file, as runs write them; "
-        "datasets.nightly_folder). *baseline*: orjson, flatten into "
+        "again, still moving then, and the enterprise's parts, people to metrics, as a demo "
+        "run lists them: a gzip member for the sessions and one for each part, as runs write "
+        "them; datasets.nightly_folder). *baseline*: orjson, flatten into "
         "column lists, Arrow, Parquet and DuckDB from Arrow, all in memory, no validation "
         "(jobs/baseline_load.py). *dlt*: one resource, default nested normalization, "
         "`write_disposition='merge'`, `primary_key='session_id'` (jobs/dlt_load.py).",
@@ -285,7 +286,8 @@ def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
 def _tool_name(tool: str) -> str:
     return {
         OURS: "ours (--from-raw)",
-        OURS_NIGHTLY: f"ours (--from-raw, nightly files of {NIGHTLY_RUN} + {NIGHTLY_AGAIN} again)",
+        OURS_NIGHTLY: f"ours (--from-raw, nightly files of {NIGHTLY_RUN} + {NIGHTLY_AGAIN} again "
+        "+ parts)",
         BASELINE: "bare baseline",
         DLT_DUCKDB: "dlt → DuckDB",
         DLT_PARQUET: "dlt → Parquet (filesystem)",
