@@ -118,7 +118,7 @@ class Aggregates:
     def make(self, agg: Aggregate) -> None:
         """Make one table whole from every row, its comment and version in one transaction; one
         of pasted logs that outgrows DuckDB's cache is made again with more (pipeline.memory)."""
-        with_more_memory(self.con, lambda: self._make(agg))
+        with_more_memory(self.con, lambda: self._make(agg), f"making {agg.name} whole")
 
     def _make(self, agg: Aggregate) -> None:
         con = self.con

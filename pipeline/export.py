@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
-from pipeline import __version__
+from pipeline import __version__, memory
 from pipeline.batch import Batch
 from pipeline.checks import check_run
 from pipeline.client import ClientConfig, DevinClient
@@ -159,6 +159,7 @@ class ExportRun:
 
     def run(self) -> Summary:
         summary, settings = self.summary, self.settings
+        memory.retried.clear()  # another run's, in this process
         self.writer = SerialWriter()
         self.record("failed", None)  # stays "failed", without finished_at, if the run dies
         self.reporter.event("run_started", f"run {self.run_id}: exporting to {settings.out_dir}",
@@ -242,6 +243,7 @@ class ExportRun:
             with timed(step, "mirror"):
                 self.mirror()
         summary.duration_seconds = time.monotonic() - self.clock  # snapshots and publishing too
+        self.more_memory()
         if self.raw:
             summary.paths += self.raw.written()
         self.reporter.progress(summary.exported, summary.failed, force=True)
@@ -257,6 +259,20 @@ class ExportRun:
             duration_seconds=round(summary.duration_seconds, 3),
         )
         return summary
+
+    def more_memory(self) -> None:
+        """Say which steps outgrew DuckDB's cache and were run again with more (pipeline.memory):
+        a night that needs it peaks higher than the README's figures."""
+        steps = list(dict.fromkeys(memory.retried))
+        memory.retried.clear()
+        if steps:
+            self.reporter.event(
+                "more_memory",
+                f"{'; '.join(steps)}: more than {memory.MEMORY_LIMIT} of DuckDB cache needed, "
+                f"done again with {memory.MORE_MEMORY_LIMIT} (values of many kB, such as pasted "
+                "logs: see the README's troubleshooting)",
+                level="warning", steps=steps,
+            )  # fmt: skip
 
     def mirror(self) -> None:
         """Bring the bucket up to date with DIR/parquet/; a failure is kept, not raised: the

@@ -35,6 +35,9 @@ _OUT_OF_MEMORY = ("failed to pin block", "failed to allocate data", "could not a
 
 T = TypeVar("T")
 
+# What this process ran again with MORE_MEMORY_LIMIT, for the run to say (pipeline.export).
+retried: list[str] = []
+
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -61,15 +64,17 @@ def out_of_memory(err: BaseException) -> bool:
     return isinstance(err, OSError) and str(err).startswith("Out of Memory Error")
 
 
-def with_more_memory(con: duckdb.DuckDBPyConnection, step: Callable[[], T]) -> T:
+def with_more_memory(con: duckdb.DuckDBPyConnection, step: Callable[[], T], what: str) -> T:
     """Run step, which a failure leaves undone (a transaction rolled back, a statement in
     autocommit, files staged again); when DuckDB runs out of memory, run it once more with
-    MORE_MEMORY_LIMIT, then set MEMORY_LIMIT again. When it fails again, its error is told."""
+    MORE_MEMORY_LIMIT (noted in retried as what), then set MEMORY_LIMIT again. When it fails
+    again, its error is told."""
     try:
         return step()
     except (duckdb.Error, OSError) as err:
         if not out_of_memory(err):
             raise
+    retried.append(what)
     con.execute(f"SET memory_limit = '{MORE_MEMORY_LIMIT}'")
     try:
         done = step()

@@ -307,7 +307,7 @@ class _Dataset:
                         writer.add(batch)
             return writer.staged
 
-        return with_more_memory(con, stage)
+        return with_more_memory(con, stage, f"{table.name}'s Parquet")
 
     def _carried(self, table: Table, before: set[str]) -> dict[str, Path] | None:
         """The old files of the months rewritten, to carry their unchanged sessions' rows over;

@@ -176,7 +176,7 @@ class Warehouse:
         if not (batch.sessions or batch.errors or batch.deleted or batch.analysis_requested):
             return
         # A batch of pasted logs may need more than MEMORY_LIMIT (pipeline.memory).
-        with_more_memory(self.db, lambda: self._write_batch(batch))
+        with_more_memory(self.db, lambda: self._write_batch(batch), "a batch's write")
 
     def _write_batch(self, batch: Batch) -> None:
         # Safe to run again after a failure: the transaction rolled back, the batch's Arrow

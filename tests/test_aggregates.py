@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.aggregates import INPUTS, Aggregates, load_aggregates, staging_sql
 from pipeline.fake_api import FakeApiServer, FakeDevin, with_text
-from pipeline.memory import MEMORY_LIMIT
+from pipeline.memory import MEMORY_LIMIT, MORE_MEMORY_LIMIT
 from tests.helpers import KEY, NO_BILL, ROOT, edited, pasted_log, query, run_cli, scalar
 from tests.test_views import STAGING_NAMES, relations_read
 
@@ -225,6 +225,9 @@ def test_pasted_logs_in_labels_and_impacts_get_more_memory_for_their_step(
     assert "MiB used)" in failed.stderr and "no transaction is active" not in failed.stderr
     result = run_cli(*rebuild, "--out", str(tmp_path / "rebuilt"))
     assert result.code == 0, result.stderr
+    # said, since the run peaked above the cache's limit
+    assert "warning: a batch's write; making agg_" in result.stderr, result.stderr
+    assert f"done again with {MORE_MEMORY_LIMIT}" in result.stderr
     # made whole in one pass at the end of the rebuild; kept by each batch's change in the night
     assert contents(tmp_path / "rebuilt" / "devin.duckdb") == contents(db)
 
