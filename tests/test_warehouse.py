@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.errors import StorageError
 from pipeline.files import storage_errors
-from pipeline.memory import MEMORY_LIMIT, out_of_memory, with_more_memory
+from pipeline.memory import MEMORY_LIMIT, out_of_memory, retried, with_more_memory
 from pipeline.parquet import write_snapshots
 from pipeline.schema import TABLES
 from pipeline.shadow import shadowed
@@ -135,13 +135,16 @@ def test_a_step_out_of_memory_is_tried_once_more_with_more_then_the_limit_goes_b
         limits.append(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
         return con.execute(sql).fetchall()
 
-    assert with_more_memory(con, lambda: step(NEEDS_100MB)) == [(1000,)]
+    retried.clear()
+    assert with_more_memory(con, lambda: step(NEEDS_100MB), "a big one") == [(1000,)]
     assert limits == [small, "244.1 MiB"]  # MORE_MEMORY_LIMIT, 256MB, in DuckDB's words
+    assert retried == ["a big one"]  # for the run to say
     assert con.execute("select current_setting('memory_limit')").fetchall() == [(small,)]
     limits.clear()  # another error is not tried again
     with pytest.raises(duckdb.CatalogException):
-        with_more_memory(con, lambda: step("select * from no_such_table"))
+        with_more_memory(con, lambda: step("select * from no_such_table"), "no table")
     assert limits == [small]
+    assert retried == ["a big one"]
 
 
 def test_a_step_out_of_memory_with_more_too_tells_duckdbs_error(monkeypatch):
@@ -150,7 +153,7 @@ def test_a_step_out_of_memory_with_more_too_tells_duckdbs_error(monkeypatch):
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     small = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
     with pytest.raises(duckdb.OutOfMemoryException, match=r"MiB/76\.2 MiB used"):
-        with_more_memory(con, lambda: con.execute(NEEDS_100MB).fetchall())
+        with_more_memory(con, lambda: con.execute(NEEDS_100MB).fetchall(), "a big one")
     assert con.execute("select current_setting('memory_limit')").fetchall() == [(small,)]
 
 
