@@ -483,13 +483,18 @@ class PartReplay:
             assert isinstance(built, Built)
             fold.take(built, listed_at)
             tables = PART_TABLES[part]
+        if fold.held() > part_fold.FOLD_KEYS:
+            self._write_folds([fold])
+            self.folds[part] = None  # its tables hold rows now: listing by listing from here
         return {t.name: len(built.rows.get(t.name, ())) for t in tables}
 
     def finish(self) -> None:
         """Write what the folded parts' listings left, in one transaction."""
-        folds = [fold for fold in self.folds.values() if fold is not None]
+        self._write_folds([fold for fold in self.folds.values() if fold is not None])
+        self.folds = {}
+
+    def _write_folds(self, folds: list[Fold]) -> None:
         if folds:
             with self.warehouse.transaction():
                 for fold in folds:
                     part_fold.write(self.warehouse.db, fold)
-        self.folds = {}

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline import part_fold
 from pipeline.billing_rows import BuiltBilling
 from pipeline.enterprise_load import PartReplay
 from pipeline.enterprise_rows import Built, Invalid
@@ -142,8 +143,12 @@ def stored(warehouse: Warehouse) -> dict[str, list[tuple[Any, ...]]]:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])  # fmt: skip
-@given(listings=nights())
-def test_folded_listings_leave_the_rows_the_listings_one_by_one_leave(warehouses, listings):
+@given(listings=nights(), bound=st.sampled_from([part_fold.FOLD_KEYS, 3]))
+def test_folded_listings_leave_the_rows_the_listings_one_by_one_leave(
+    warehouses, monkeypatch, listings, bound
+):
+    # bound 3: folds grow past it and are written mid-way, their parts going on one by one
+    monkeypatch.setattr(part_fold, "FOLD_KEYS", bound)
     folded, one_by_one = warehouses
     for warehouse in warehouses:
         for table in TABLES:
