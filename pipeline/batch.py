@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +17,10 @@ from pipeline.schema import DATA_TABLES, SESSIONS, Table
 
 _ENDED_AT = SESSIONS.column_names.index("ended_at")
 _API_VERSION = SESSIONS.column_names.index("api_version")
-# A part line names its part in its first bytes (pipeline.enterprise_load.raw_lines).
-(_SESSION_PART,) = (f'"part":"{part}"'.encode() for part in PER_SESSION)
-_META = 200
+# A messages line names its session in its first bytes (pipeline.messages_load.raw_lines).
+(_MESSAGES_OF,) = (re.compile(f'"part":"{part}".*?"session_id":"([^"]*)"'.encode())
+                   for part in PER_SESSION)  # fmt: skip
+_META = 400
 
 
 @dataclass
@@ -57,15 +59,19 @@ class Batch:
         return {*self.sessions, *self.errors, *self.deleted, *self.analysis_requested}
 
     def can_join(self, other: Batch) -> bool:
-        """Whether writing other in this batch's transaction, after it, changes nothing: no
-        messages lines (they change the sessions written before them), and each session both
-        name is one other's version can stand for (see _stands_for)."""
-        if self.has_session_parts() or other.has_session_parts():
+        """Whether writing other in this batch's transaction, after it, changes nothing. Its
+        sessions are written before this batch's messages lines then, so a session those name
+        must be one this batch holds; and each session both name must be one other's version
+        can stand for (see _stands_for). Messages of one session written twice in a batch:
+        the later replace the earlier (pipeline.messages_load.add_session)."""
+        if any(s in other.sessions and s not in self.sessions for s in self._message_sessions()):
             return False
         return all(other._stands_for(self, sid) for sid in self.keys() & other.keys())
 
-    def has_session_parts(self) -> bool:
-        return any(_SESSION_PART in line[:_META] for line in self.part_lines)
+    def _message_sessions(self) -> set[str]:
+        """The sessions the batch's messages lines are about."""
+        found = (_MESSAGES_OF.search(line, 0, _META) for line in self.part_lines)
+        return {m.group(1).decode() for m in found if m is not None}
 
     def _stands_for(self, earlier: Batch, sid: str) -> bool:
         """Whether this batch's version of sid, written alone, leaves the row that writing

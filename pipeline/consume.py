@@ -104,9 +104,9 @@ class Consumer:
         it replaces, a pass over every child table (a 20k rebuild from 100 such nights took 4x
         the time of the same sessions in one file). Batches give the warehouse the same rows
         whether written one after the other or in one transaction when a session both name
-        can be written once, in its later version (Batch.can_join); they are held together up
-        to the batch size. A batch that cannot join, or that carries the messages' lines
-        (written after its sessions, in order), is written as it came.
+        can be written once, in its later version, and no messages line held is about a
+        session the next batch writes and the held do not (Batch.can_join); they are held
+        together up to the batch size. A batch that cannot join starts the next transaction.
         """
         batch, held = self.batch, self.held
         self.batch = Batch(self.run.run_id)

@@ -53,6 +53,7 @@ class MessageRows:
     sessions: list[str] = field(default_factory=list)  # whose messages are replaced
     errors: list[tuple[Any, ...]] = field(default_factory=list)
     quarantined: list[bytes] = field(default_factory=list)
+    written: int = 0  # message rows taken, a session's again included: what the summary counts
 
 
 def session_rows(session_id: str, pages: list[MessagePage]) -> list[tuple[Any, ...]]:
@@ -74,6 +75,10 @@ def session_rows(session_id: str, pages: list[MessagePage]) -> list[tuple[Any, .
     return rows
 
 
+_ERROR_SESSION = EXPORT_ERRORS.column_names.index("session_id")
+_MESSAGE_SESSION = SESSION_MESSAGES.column_names.index("session_id")
+
+
 def add_session(out: MessageRows, session_id: str, pages: list[MessagePage], run_id: str) -> None:
     try:
         rows = session_rows(session_id, pages)
@@ -81,6 +86,8 @@ def add_session(out: MessageRows, session_id: str, pages: list[MessagePage], run
         first = err.errors()[0]
         path = ".".join(str(p) for p in first["loc"])
         message = f"messages: {path}: {first['msg']}"
+        # A session named again (a rebuild writing nights together): its last error stands.
+        out.errors = [e for e in out.errors if e[_ERROR_SESSION] != session_id]
         out.errors.append(error_row(run_id, PART, session_id, "invalid_response", None, message))
         out.quarantined.append(
             pydantic_core.to_json(
@@ -95,8 +102,12 @@ def add_session(out: MessageRows, session_id: str, pages: list[MessagePage], run
             )
         )
         return
+    if session_id in out.sessions:  # named again: its last messages replace the ones before
+        out.sessions.remove(session_id)
+        out.rows = [r for r in out.rows if r[_MESSAGE_SESSION] != session_id]
     out.rows += rows
     out.sessions.append(session_id)
+    out.written += len(rows)
 
 
 def raw_lines(fetch: MessageFetch, run_id: str) -> list[bytes]:
@@ -122,7 +133,7 @@ def write_messages(warehouse: Warehouse, out: MessageRows) -> int:
             _replace(con, warehouse, out)
         if out.errors:
             _record_errors(con, out.errors)
-    return len(out.rows)
+    return out.written
 
 
 def _replace(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, out: MessageRows) -> None:

@@ -222,10 +222,11 @@ class Warehouse:
                         "FROM kept_state k WHERE sessions.session_id = k.session_id"
                     )
             self._months_of(sessions)
-            # A session that came through clears the errors it had earlier in this run.
+            # A session that came through clears the errors it had earlier in this run (its
+            # messages' are the messages part's: a run writes those after its sessions).
             self.db.execute(
-                "DELETE FROM export_errors WHERE run_id = ? AND session_id IN "
-                "(SELECT session_id FROM batch_ids)",
+                "DELETE FROM export_errors WHERE run_id = ? AND part = 'sessions' AND session_id "
+                "IN (SELECT session_id FROM batch_ids)",
                 [batch.run_id],
             )
 

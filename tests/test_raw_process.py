@@ -187,8 +187,9 @@ def test_small_written_batches_are_written_together_when_that_changes_nothing(ou
     # A year of nightly runs is hundreds of small batches, each night refetching sessions of
     # the night before and listing the enterprise's parts: they are written in one
     # transaction, up to the batch size (7 here), unless a session both name could not be
-    # written once (s0 running, then ended: ended_at is the later updated_at) or a batch holds
-    # messages lines, which change the sessions written before them.
+    # written once (s0 running, then ended: ended_at is the later updated_at) or the held
+    # batches' messages lines name a session the next batch writes and they do not hold (s11:
+    # its messages would set the prompt of that version, not of the one stored before).
     devin = FakeDevin(sessions=12, seed=10)
     s = [devin.session(sid) for sid in devin.ids()]
     ids = [x["session_id"] for x in s]
@@ -198,9 +199,9 @@ def test_small_written_batches_are_written_together_when_that_changes_nothing(ou
     again = _ended(s[0], "2026-03-02T10:00:00Z", title="edited")  # ended before: joins
     gone = event_lines({ids[1]: datetime(2026, 3, 2, tzinfo=UTC)}, {})
     people = b'{"devin_export_part":{"part":"people"}}'
-    messages = b'{"devin_export_part":{"part":"messages"}}'
+    messages = b'{"devin_export_part":{"part":"messages","session_id":"%s"}}' % ids[11].encode()
     members = [[running, line[1]], line[2:4], [people], [ended], line[4:7], [again],
-               line[7:11], [messages, line[11]], gone]  # fmt: skip
+               line[7:11], [messages], [line[11]], gone]  # fmt: skip
     raw = tmp_path / "20260301T000000.000Z-cccccc.jsonl.gz"
     raw.write_bytes(_members(*members))
     job = ReadJob([raw], RunInfo("run-1", datetime.now(UTC), 7, land_raw=False))
@@ -211,12 +212,12 @@ def test_small_written_batches_are_written_together_when_that_changes_nothing(ou
         == [
             set(ids[0:4]),  # two batches and a part joined
             {ids[0], *ids[4:7]},  # s0 ended: after the batch that held it running; then again
-            set(ids[7:11]),  # would pass 7 with the one before
-            {ids[11]},  # with a messages line: as it came
-            {ids[1]},  # and so the one after it
+            set(ids[7:11]),  # would pass 7 with the one before; s11's messages joined
+            {ids[11]},  # after its messages
+            {ids[1]},  # the last batch: written as it came
         ]
     )
-    assert [len(b.part_lines) for b in written] == [1, 0, 0, 1, 0]
+    assert [len(b.part_lines) for b in written] == [1, 0, 1, 0, 0]
     sessions = written[1].table(SESSIONS).to_pylist()
     assert [(r["session_id"], r["title"], r["ended_at"]) for r in sessions if r["session_id"] ==
             ids[0]] == [(ids[0], "edited", datetime(2026, 3, 1, 10, tzinfo=UTC))]  # fmt: skip
@@ -226,7 +227,7 @@ def test_small_written_batches_are_written_together_when_that_changes_nothing(ou
     result = run_cli("--from-raw", str(raw), "--out", str(out), "--batch-size", "7", key=None)
     assert result.code == 0, result.stderr
     db = out / "devin.duckdb"
-    assert scalar(db, "select count(*) from sessions") == 11
+    assert scalar(db, "select count(*) from sessions") == 12
     assert query(db, f"select status, title, ended_at from sessions where session_id = "
                      f"'{ids[0]}'") == [("exit", "edited", datetime(2026, 3, 1, 10, tzinfo=UTC))]  # fmt: skip
     assert scalar(db, f"select deleted_at from sessions where session_id = '{ids[1]}'") == (

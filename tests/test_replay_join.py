@@ -2,8 +2,9 @@
 warehouse must end exactly as when each batch is written in turn, as its run wrote it.
 
 Raw files are drawn at random over a few sessions, v2 and v3, that start and end and start
-again, are found gone, asked for analysis and sent invalid, batch after batch; each file is
-rebuilt both ways, in this process, into real DuckDB files."""
+again, are found gone, asked for analysis, sent invalid and have their messages (valid or not)
+fetched, batch after batch; each file is rebuilt both ways, in this process, into real DuckDB
+files, the parts' lines replayed as the export replays them."""
 
 from __future__ import annotations
 
@@ -20,10 +21,13 @@ from hypothesis import strategies as st
 
 from pipeline.batch import Batch
 from pipeline.consume import Consumer, RunInfo
+from pipeline.enterprise_load import PartReplay
 from pipeline.fake_api import FakeDevin
+from pipeline.messages_load import MessageReplay
+from pipeline.parts import LINE_PREFIX, replayed_plan
 from pipeline.progress import Reporter
 from pipeline.raw import event_lines, read_raw
-from pipeline.schema import DATA_TABLES, EXPORT_ERRORS
+from pipeline.schema import DATA_TABLES, EXPORT_ERRORS, SESSION_MESSAGES
 from pipeline.warehouse import Warehouse
 
 DEVIN = FakeDevin(sessions=4, seed=3)
@@ -38,6 +42,15 @@ def _line(kind: str, number: int, step: int) -> bytes:
         return b"\n".join(event_lines(marks, {}) if kind == "gone" else event_lines({}, marks))
     if kind == "invalid":
         return orjson.dumps({**DEVIN.session(sid), "created_at": "not a time"})
+    if kind.startswith("messages"):
+        created = "not a time" if kind == "messages invalid" else int(at.timestamp())
+        items = [{"event_id": f"e{step}", "source": "user", "message": f"prompt {step}",
+                  "created_at": created}]  # fmt: skip
+        meta = {"run_id": "night", "part": "messages", "api_version": "v3", "session_id": sid,
+                "page": 0, "last": True, "received_at": at.isoformat()}  # fmt: skip
+        return (
+            LINE_PREFIX + orjson.dumps(meta) + b',"body":' + orjson.dumps({"items": items}) + b"}"
+        )
     version, state = kind.split()
     if version == "v2":
         body = {**DEVIN.session(sid), "updated_at": at.isoformat().replace("+00:00", "Z")}
@@ -46,7 +59,8 @@ def _line(kind: str, number: int, step: int) -> bytes:
     return orjson.dumps({**body, "status": state, "title": f"step {step}"})
 
 
-KINDS = ["v2 running", "v2 exit", "v3 running", "v3 exit", "gone", "asked", "invalid"]
+KINDS = ["v2 running", "v2 exit", "v3 running", "v3 exit", "gone", "asked", "invalid",
+         "messages", "messages invalid"]  # fmt: skip
 Members = list[list[tuple[str, int]]]
 members = st.lists(
     st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, len(IDS) - 1)), min_size=1,
@@ -62,6 +76,26 @@ RULES = {
     "again, then asked for": [[("v3 exit", 0)], [("v3 exit", 0), ("asked", 0)], LAST],
     "asked for, then again": [[("v3 exit", 0), ("asked", 0)], [("v3 exit", 0)], LAST],
     "invalid, then whole": [[("invalid", 0)], [("v2 exit", 0)], LAST],
+    "messages, then the session": [[("v3 exit", 1)], [("messages", 0)], [("v3 exit", 0)], LAST],
+    "messages, then again": [
+        [("v3 exit", 0)],
+        [("messages", 0)],
+        [("v3 exit", 0)],
+        [("messages", 0)],
+        LAST,
+    ],
+    "messages invalid, then again": [
+        [("v3 exit", 0)],
+        [("messages invalid", 0)],
+        [("messages invalid", 0)],
+        LAST,
+    ],
+    "messages error, then the session": [
+        [("v3 exit", 0)],
+        [("messages invalid", 0)],
+        [("v3 exit", 0)],
+        LAST,
+    ],
 }
 
 
@@ -76,12 +110,19 @@ class _Sink:
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
 
-    def write(self, batch: Batch) -> None:
+        outcome = replayed_plan().outcomes["messages"]
+        messages = MessageReplay(warehouse, "rebuild", outcome)
+        self.parts = PartReplay(warehouse, "rebuild", replayed_plan(),
+                                per_session={"messages": messages})  # fmt: skip
+
+    def write(self, batch: Batch) -> None:  # as the export's WarehouseSink writes it
         self.warehouse.write_batch(batch)
+        if batch.part_lines:
+            self.parts(batch.part_lines)
 
 
 def rebuild(warehouse: Warehouse, path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    for table in (*DATA_TABLES, EXPORT_ERRORS):
+    for table in (*DATA_TABLES, SESSION_MESSAGES, EXPORT_ERRORS):
         warehouse.db.execute(f"DELETE FROM {table.name}")
     warehouse.aggregates_live = False
     consumer = Consumer(RunInfo("rebuild", START, 100, land_raw=False), _Sink(warehouse),
@@ -89,7 +130,7 @@ def rebuild(warehouse: Warehouse, path: Path) -> dict[str, list[tuple[Any, ...]]
     consumer.consume(read_raw([path]))
     consumer.flush()
     found = {}
-    for table in DATA_TABLES:
+    for table in (*DATA_TABLES, SESSION_MESSAGES):
         columns = [c for c in table.column_names if c != "_run_id"]
         found[table.name] = warehouse.db.execute(
             f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY ALL"
