@@ -22,11 +22,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from benchmarks.common import PYTHON, RUN_EXPORT
 from pipeline.fake_api import FakeDevin, with_text
+from pipeline.fake_api.messages import messages
+from pipeline.parts import LINE_PREFIX
 
 SEED = 0
 NIGHTLY_RUN = 200  # sessions a nightly run writes, in the raw folder made from a data set
@@ -133,10 +136,50 @@ def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN, again: int = NIGHTL
     return folder
 
 
-def enterprise_parts(work: Path) -> tuple[bytes, list[bytes]]:
+def v3_nightly_folder(sessions: int, per_run: int = NIGHTLY_RUN, again: int = NIGHTLY_AGAIN,
+                      seed: int = SEED, text: str = TEXT) -> Path:  # fmt: skip
+    """nightly_folder for the v3 API: the same sessions as v3 bodies, each night's sessions
+    followed by their messages (one page each, pipeline.messages_load's lines) and the parts of
+    a v3 demo run. Generated from FakeDevin directly (the data sets are v2); cached."""
+    folder = dataset_path(sessions, seed, text).with_name(
+        f"sessions-{sessions}-seed{seed}-{text}-v3-nightly{per_run}-again{again}-parts"
+    )
+    if folder.is_dir():
+        return folder
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    demo_run, parts = enterprise_parts(tmp / "demo", "v3")
+    parts = [p for p in parts if not p.startswith(LINE_PREFIX + b'{"run_id":"' + demo_run +
+                                                  b'","part":"messages"')]  # fmt: skip
+    devin = with_text(FakeDevin(sessions, seed=seed), text)
+    ids = devin.ids()
+    for number in range(0, (len(ids) + per_run - 1) // per_run):
+        started = datetime(2025, 1, 1, 2, tzinfo=UTC) + timedelta(days=number)
+        run_id = f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}"
+        new = ids[number * per_run : (number + 1) * per_run]
+        night = ids[max(0, number * per_run - again) : number * per_run] + new
+        bodies = [orjson.dumps(devin.session(sid, "v3")) for sid in night]
+        pages = [_messages_line(run_id, sid, messages(devin, sid) or [], started) for sid in night]
+        members = [b"\n".join(bodies) + b"\n", b"\n".join(pages) + b"\n"]
+        members += [p.replace(demo_run, run_id.encode()) for p in parts]
+        run = tmp / f"{started:%Y-%m-%d}" / f"{run_id}.jsonl.gz"
+        run.parent.mkdir(parents=True, exist_ok=True)
+        run.write_bytes(b"".join(gzip.compress(m, compresslevel=1, mtime=0) for m in members))
+    shutil.rmtree(tmp / "demo")
+    tmp.replace(folder)
+    return folder
+
+
+def _messages_line(run_id: str, sid: str, items: list[Any], at: datetime) -> bytes:
+    meta = {"run_id": run_id, "part": "messages", "api_version": "v3", "session_id": sid,
+            "page": 0, "last": True, "received_at": at.isoformat()}  # fmt: skip
+    return LINE_PREFIX + orjson.dumps(meta) + b',"body":' + orjson.dumps({"items": items}) + b"}"
+
+
+def enterprise_parts(work: Path, version: str = "v2") -> tuple[bytes, list[bytes]]:
     """The run id and the parts' gzip members (decompressed) of one demo run's raw file."""
-    subprocess.run([PYTHON, RUN_EXPORT, "--demo", "1", "--out", work, "--quiet"], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run([PYTHON, RUN_EXPORT, "--demo", "1", "--api-version", version, "--out", work,
+                    "--quiet"], check=True, capture_output=True)  # fmt: skip
     (raw,) = (work / "raw").glob("*/*.jsonl.gz")
     data, members = raw.read_bytes(), []
     while data:

@@ -13,12 +13,14 @@ import orjson
 
 from benchmarks import dlt_env
 from benchmarks.common import JOBS, PYTHON, ROOT, RUN_EXPORT, WORK, fresh_dir
-from benchmarks.datasets import nightly_folder
+from benchmarks.datasets import nightly_folder, v3_nightly_folder
 from benchmarks.measure import JobResult, Stat, run_job, stat
 
 LOAD_DIR = WORK / "load"
 OURS, BASELINE, DLT_DUCKDB, DLT_PARQUET = "ours", "baseline", "dlt-duckdb", "dlt-parquet"
 OURS_NIGHTLY = "ours-nightly"  # --from-raw of the same sessions as a raw folder of nightly runs
+OURS_NIGHTLY_V3 = "ours-nightly-v3"  # the same, as v3 bodies with their messages
+OURS_TOOLS = (OURS, OURS_NIGHTLY, OURS_NIGHTLY_V3)
 DLT_APPEND_FALLBACK = b"Falling back to `append`"
 
 
@@ -64,7 +66,7 @@ def load_plan(quick: bool, skip_dlt: bool) -> LoadPlan:
 
 
 def _command(tool: str, data: Path, out: Path) -> list:
-    if tool in (OURS, OURS_NIGHTLY):
+    if tool in OURS_TOOLS:
         summary = out / "summary.json"
         return [PYTHON, RUN_EXPORT, "--from-raw", data, "--out", out / "warehouse", "--quiet",
                 "--summary-json", summary]  # fmt: skip
@@ -81,7 +83,7 @@ def run_one(tool: str, sessions: int, data: Path, tag: str) -> tuple[JobResult, 
     log = LOAD_DIR / f"{tool}-{sessions}-{tag}.log"
     job = run_job(_command(tool, data, out), log, cwd=ROOT)
     notes, report_bytes = [], 0
-    if tool in (OURS, OURS_NIGHTLY):
+    if tool in OURS_TOOLS:
         record = orjson.loads((out / "summary.json").read_bytes())
         if record["sessions_exported"] != sessions or record["sessions_failed"]:
             raise RuntimeError(f"ours at {sessions}: not every session loaded, see {log}")
@@ -97,6 +99,7 @@ def run_load(plan: LoadPlan, datasets: dict[int, Path]) -> dict[tuple[str, int],
         data = {OURS: datasets[sessions], BASELINE: datasets[sessions]}
         if sessions in plan.nightly:
             data[OURS_NIGHTLY] = nightly_folder(datasets[sessions])
+            data[OURS_NIGHTLY_V3] = v3_nightly_folder(sessions)
         for rep in range(reps):
             for tool, source in data.items():
                 _record(results, tool, sessions, source, f"rep{rep}", reps)

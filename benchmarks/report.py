@@ -18,6 +18,7 @@ from benchmarks.load import (
     DLT_PARQUET,
     OURS,
     OURS_NIGHTLY,
+    OURS_NIGHTLY_V3,
     LoadResult,
     time_ratio,
 )
@@ -275,7 +276,10 @@ def load_section(results: dict[tuple[str, int], LoadResult]) -> list[str]:
         f"({NIGHTLY_RUN} new sessions each, after {NIGHTLY_AGAIN} of the night before fetched "
         "again, still moving then, and the enterprise's parts, people to metrics, as a demo "
         "run lists them: a gzip member for the sessions and one for each part, as runs write "
-        "them; datasets.nightly_folder). *baseline*: orjson, flatten into "
+        "them; datasets.nightly_folder). *v3*: the same sessions as v3 bodies, each night's "
+        "followed by their messages, a page a session, and a v3 demo's parts "
+        "(datasets.v3_nightly_folder): more to load than the baseline's file, the messages "
+        "(about 17 a session) included. *baseline*: orjson, flatten into "
         "column lists, Arrow, Parquet and DuckDB from Arrow, all in memory, no validation "
         "(jobs/baseline_load.py). *dlt*: one resource, default nested normalization, "
         "`write_disposition='merge'`, `primary_key='session_id'` (jobs/dlt_load.py).",
@@ -288,6 +292,7 @@ def _tool_name(tool: str) -> str:
         OURS: "ours (--from-raw)",
         OURS_NIGHTLY: f"ours (--from-raw, nightly files of {NIGHTLY_RUN} + {NIGHTLY_AGAIN} again "
         "+ parts)",
+        OURS_NIGHTLY_V3: "ours (--from-raw, the same nightly files in v3, + messages)",
         BASELINE: "bare baseline",
         DLT_DUCKDB: "dlt → DuckDB",
         DLT_PARQUET: "dlt → Parquet (filesystem)",
@@ -315,7 +320,7 @@ def ratio_section(results: dict) -> list[str]:
         "|---|---:|---:|",
     ]
     for size in _sizes(results):
-        for tool in (OURS, OURS_NIGHTLY):
+        for tool in (OURS, OURS_NIGHTLY, OURS_NIGHTLY_V3):
             if (BASELINE, size) in results and (tool, size) in results:
                 times = fmt(time_ratio(results, size, tool), 2)
                 lines.append(f"| {_tool_name(tool)} / baseline, time | {size:,} | {times} |")
@@ -434,7 +439,7 @@ def _memory_verdicts(load: dict | None) -> list[Verdict]:
 
 def memory_section(load: dict) -> list[str]:
     lines = ["## 3. Memory (peak RSS of the load process, MiB)", ""]
-    order = [OURS, OURS_NIGHTLY, BASELINE, DLT_DUCKDB, DLT_PARQUET]
+    order = [OURS, OURS_NIGHTLY, OURS_NIGHTLY_V3, BASELINE, DLT_DUCKDB, DLT_PARQUET]
     tools = sorted({tool for tool, _ in load}, key=order.index)
     sizes = _sizes(load)
     lines.append("| job | " + " | ".join(f"{s:,}" for s in sizes) + " | large / small |")
