@@ -6,6 +6,7 @@ back to back in each repetition, so their time ratio is taken on the same machin
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def run_one(tool: str, sessions: int, data: Path, tag: str) -> tuple[JobResult, 
         report_bytes = (out / "warehouse" / "report.html").stat().st_size
     if tool == DLT_PARQUET and DLT_APPEND_FALLBACK in log.read_bytes():
         notes.append("dlt fell back from merge to append (filesystem needs delta or iceberg)")
+    shutil.rmtree(out)  # measured: a whole run's outputs filled 10 GB of a small disk
     return job, notes, report_bytes
 
 

@@ -141,7 +141,7 @@ def stored(warehouse: Warehouse) -> dict[str, list[tuple[Any, ...]]]:
             for t in TABLES}  # fmt: skip
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])  # fmt: skip
 @given(listings=nights(), bound=st.sampled_from([part_fold.FOLD_KEYS, 3]))
 def test_folded_listings_leave_the_rows_the_listings_one_by_one_leave(

@@ -155,7 +155,7 @@ def examples(test):  # type: ignore[no-untyped-def]
     return test
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @examples
 @given(drawn=members)
