@@ -118,18 +118,13 @@ def nightly_folder(source: Path, per_run: int = NIGHTLY_RUN, again: int = NIGHTL
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     demo_run, parts = enterprise_parts(tmp / "demo")
-    night = datetime(2025, 1, 1, 2, tzinfo=UTC)
     before: list[bytes] = []
     # Streamed: a job's peak RSS counts this process's (see measure.run_job), so it stays small.
     with open(source, "rb") as f:
         for number, lines in enumerate(iter(lambda: list(islice(f, per_run)), [])):
-            started = night + timedelta(days=number)
-            run_id = f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}"
-            run = tmp / f"{started:%Y-%m-%d}" / f"{run_id}.jsonl.gz"
-            run.parent.mkdir(parents=True, exist_ok=True)
+            started, run_id = _night(number)
             body = b"".join(before[len(before) - again :] + lines) if again else b"".join(lines)
-            members = [body] + [p.replace(demo_run, run_id.encode()) for p in parts]
-            run.write_bytes(b"".join(gzip.compress(m, compresslevel=1, mtime=0) for m in members))
+            _write_night(tmp, started, run_id, [body], (demo_run, parts))
             before = lines
     shutil.rmtree(tmp / "demo")
     tmp.replace(folder)
@@ -154,20 +149,32 @@ def v3_nightly_folder(sessions: int, per_run: int = NIGHTLY_RUN, again: int = NI
     devin = with_text(FakeDevin(sessions, seed=seed), text)
     ids = devin.ids()
     for number in range(0, (len(ids) + per_run - 1) // per_run):
-        started = datetime(2025, 1, 1, 2, tzinfo=UTC) + timedelta(days=number)
-        run_id = f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}"
+        started, run_id = _night(number)
         new = ids[number * per_run : (number + 1) * per_run]
         night = ids[max(0, number * per_run - again) : number * per_run] + new
         bodies = [orjson.dumps(devin.session(sid, "v3")) for sid in night]
         pages = [_messages_line(run_id, sid, messages(devin, sid) or [], started) for sid in night]
         members = [b"\n".join(bodies) + b"\n", b"\n".join(pages) + b"\n"]
-        members += [p.replace(demo_run, run_id.encode()) for p in parts]
-        run = tmp / f"{started:%Y-%m-%d}" / f"{run_id}.jsonl.gz"
-        run.parent.mkdir(parents=True, exist_ok=True)
-        run.write_bytes(b"".join(gzip.compress(m, compresslevel=1, mtime=0) for m in members))
+        _write_night(tmp, started, run_id, members, (demo_run, parts))
     shutil.rmtree(tmp / "demo")
     tmp.replace(folder)
     return folder
+
+
+def _night(number: int) -> tuple[datetime, str]:
+    """When the number-th night of a nightly folder ran, and its run id."""
+    started = datetime(2025, 1, 1, 2, tzinfo=UTC) + timedelta(days=number)
+    return started, f"{started:%Y%m%dT%H%M%S}.000Z-{number:06x}"
+
+
+def _write_night(folder: Path, started: datetime, run_id: str, members: list[bytes],
+                 demo: tuple[bytes, list[bytes]]) -> None:  # fmt: skip
+    """Write a night's raw file: its members, then the demo run's parts as this run's."""
+    demo_run, parts = demo
+    members = members + [p.replace(demo_run, run_id.encode()) for p in parts]
+    run = folder / f"{started:%Y-%m-%d}" / f"{run_id}.jsonl.gz"
+    run.parent.mkdir(parents=True, exist_ok=True)
+    run.write_bytes(b"".join(gzip.compress(m, compresslevel=1, mtime=0) for m in members))
 
 
 def _messages_line(run_id: str, sid: str, items: list[Any], at: datetime) -> bytes:
