@@ -497,4 +497,5 @@ class PartReplay:
         if folds:
             with self.warehouse.transaction():
                 for fold in folds:
-                    part_fold.write(self.warehouse.db, fold)
+                    for table, data in part_fold.tables(fold):
+                        self.warehouse.insert(table, data)

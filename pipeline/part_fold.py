@@ -13,11 +13,13 @@ that come after a fold grew past FOLD_KEYS and was written.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from itertools import count
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from pipeline.batch import to_arrow
 from pipeline.billing_rows import PART_TABLES as BILLING_TABLES
@@ -190,13 +192,8 @@ def empty(con: duckdb.DuckDBPyConnection, part: str) -> bool:
     return all(n == 0 for (n,) in con.execute(counts).fetchall())
 
 
-def write(con: duckdb.DuckDBPyConnection, fold: Fold) -> None:
-    """Insert what the fold holds (inside the caller's transaction)."""
+def tables(fold: Fold) -> Iterator[tuple[Table, pa.Table]]:
+    """What the fold holds, as Arrow tables to insert."""
     for table, rows in fold.tables().items():
         if rows:
-            data = to_arrow(table, rows)
-            con.register("folded_rows", data)
-            try:
-                con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM folded_rows")
-            finally:
-                con.unregister("folded_rows")
+            yield table, to_arrow(table, rows)

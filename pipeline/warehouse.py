@@ -207,7 +207,7 @@ class Warehouse:
             else:
                 kept, replaced = None, {}
             for table in DATA_TABLES:
-                self._insert(table, batch.table(table))
+                self.insert(table, batch.table(table))
             if self.aggregates_live:
                 self.aggregates.apply(replaced, {t.name: batch.table(t) for t in DATA_TABLES})
             if kept is not None and kept.num_rows:
@@ -314,7 +314,8 @@ class Warehouse:
                 "AND s._run_id = u.run_id)"
             )
 
-    def _insert(self, table: Table, data: pa.Table) -> None:
+    def insert(self, table: Table, data: pa.Table) -> None:
+        """Append data's rows to table (inside the caller's transaction)."""
         if data.num_rows:
             with self.registered("batch_rows", data):
                 self.db.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM batch_rows")
@@ -328,7 +329,7 @@ class Warehouse:
                 f"DELETE FROM {table.name} t WHERE EXISTS "
                 f"(SELECT 1 FROM upsert_rows u WHERE {match})"
             )
-        self._insert(table, data)
+        self.insert(table, data)
 
     def record_run(self, **fields: Any) -> None:
         with storage_errors(str(self.work_path)):
