@@ -39,6 +39,10 @@ class Batch:
     analysis_requested: dict[str, datetime] = field(default_factory=dict)
     # --from-raw: raw lines of the enterprise parts (pipeline.enterprise_load), in file order
     part_lines: list[bytes] = field(default_factory=list)
+    # ... what the reading process built of those it took (pipeline.part_lines.take_messages)
+    part_items: list[Any] = field(default_factory=list)
+    _messages_of: set[str] = field(default_factory=set)  # of part_lines[:_read_lines]
+    _read_lines: int = 0
 
     def add(self, session_id: str, rows: Rows) -> None:
         self.sessions.pop(session_id, None)
@@ -69,9 +73,14 @@ class Batch:
         return all(other._stands_for(self, sid) for sid in self.keys() & other.keys())
 
     def _message_sessions(self) -> set[str]:
-        """The sessions the batch's messages lines are about."""
-        found = (_MESSAGES_OF.search(line, 0, _META) for line in self.part_lines)
-        return {m.group(1).decode() for m in found if m is not None}
+        """The sessions the batch's messages lines are about. Lines only ever come after
+        those already read (taken or joined), so each is read once: a held batch that takes
+        a hundred nights is asked again after each."""
+        lines = self.part_lines
+        found = (_MESSAGES_OF.search(line, 0, _META) for line in lines[self._read_lines :])
+        self._messages_of.update(m.group(1).decode() for m in found if m is not None)
+        self._read_lines = len(lines)
+        return self._messages_of
 
     def _stands_for(self, earlier: Batch, sid: str) -> bool:
         """Whether this batch's version of sid, written alone, leaves the row that writing

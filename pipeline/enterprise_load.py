@@ -17,9 +17,7 @@ written, so it ends with the same rows, removed_at included.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -30,16 +28,18 @@ import pydantic_core
 
 from pipeline import part_fold
 from pipeline.batch import to_arrow
-from pipeline.billing_extract import BILLING_PARTS, decimal_json, fetch_billing
+from pipeline.billing_extract import BILLING_PARTS, fetch_billing
 from pipeline.billing_load import known, load_billing
 from pipeline.billing_rows import PART_TABLES as BILLING_TABLES
 from pipeline.billing_rows import BuiltBilling
 from pipeline.billing_rows import build as build_billing
 from pipeline.client import ClientConfig, DevinClient
-from pipeline.enterprise_extract import LandedPage, PartFetch, fetch_part
-from pipeline.enterprise_rows import ITEM_TABLES, PART_TABLES, Built, build
+from pipeline.enterprise_extract import PartFetch, fetch_part
+from pipeline.enterprise_rows import ITEM_TABLES, PART_TABLES, Built, build, error_row
 from pipeline.files import storage_errors
+from pipeline.messages_rows import MessageRows
 from pipeline.part_fold import Fold
+from pipeline.part_lines import Listing, PartLines
 from pipeline.parts import (
     DENIED,
     EXPORTED_OK,
@@ -164,14 +164,6 @@ def _record_errors(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) 
         con.execute("INSERT INTO export_errors BY NAME SELECT * FROM part_errors")
     finally:
         con.unregister("part_errors")
-
-
-def error_row(run_id: str, part: str, key: str, kind: str, status: int | None, message: str
-              ) -> tuple[Any, ...]:  # fmt: skip
-    return EXPORT_ERRORS.row(
-        run_id=run_id, part=part, session_id=key, kind=kind, http_status=status,
-        message=message[:500], occurred_at=datetime.now(UTC),
-    )  # fmt: skip
 
 
 def invalid_rows(built: Built, part: str, run_id: str) -> list[tuple[Any, ...]]:
@@ -382,84 +374,51 @@ class PartExporter:
 # -- --from-raw -------------------------------------------------------------------------------
 
 
-class PerSessionReplay(Protocol):
-    def take(self, meta: dict[str, Any], body: Any) -> None: ...
-
-    def flush(self) -> None: ...
-
-
-@dataclass
-class _Pending:
-    version: str
-    pages: list[LandedPage]
+class MessagesWriter(Protocol):
+    def write(self, out: MessageRows) -> None: ...
 
 
 class PartReplay:
-    """Replays the parts' raw lines in the order they come, on the writer thread: each part's
-    pages wait for its end line, and are loaded as the live run loaded them."""
+    """Writes what the parts' raw lines build (pipeline.part_lines), on the writer thread, in
+    the order the lines came: each listing as the live run loaded it, or folded into one write
+    at the end; the messages as their run wrote them."""
 
     def __init__(
         self, warehouse: Warehouse, run_id: str, plan: PartPlan,
-        warn: Callable[[str], None] | None = None,
-        per_session: dict[str, PerSessionReplay] | None = None,
+        messages: MessagesWriter | None = None,
     ) -> None:  # fmt: skip
         self.warehouse = warehouse
         self.run_id = run_id
         self.plan = plan
-        self.warn = warn
-        self.pending: dict[tuple[str, str], _Pending] = {}
-        self.skipped = 0
-        self.per_session = per_session or {}  # messages: their lines go there
+        self.messages = messages
+        self.lines = PartLines(run_id)
         # by part: its listings folded into one write at the end (pipeline.part_fold), or None
         # when its tables held rows as the replay began: then each is written as it comes
         self.folds: dict[str, Fold | None] = {}
 
-    def __call__(self, lines: list[bytes]) -> None:
-        for line in lines:
-            try:
-                billed = any(f'"part":"{p}"'.encode() in line[:400] for p in BILLING_PARTS)
-                self._take(decimal_json(line) if billed else pydantic_core.from_json(line))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                self.skipped += 1  # a line damaged by hand: the part's end decides
-        for replay in self.per_session.values():
-            replay.flush()  # what the batch held, in one transaction, as the live run wrote it
+    def __call__(self, lines: list[bytes], built: list[Listing | MessageRows]) -> None:
+        """Write what a batch's part lines build, and what the reading process built of its
+        messages lines (pipeline.part_lines: per_session), which come after them."""
+        for item in self.lines.read(lines) + built:
+            if isinstance(item, Listing):
+                self._listing(item)
+            elif self.messages is not None:
+                self.messages.write(item)
 
-    def _take(self, record: dict[str, Any]) -> None:
-        meta = record["devin_export_part"]
-        if meta["part"] in self.per_session:
-            self.per_session[meta["part"]].take(meta, record["body"])
-            return
-        key = (str(meta["run_id"]), str(meta["part"]))
-        if not meta.get("end"):
-            pending = self.pending.setdefault(key, _Pending(str(meta["api_version"]), []))
-            received = datetime.fromisoformat(meta["received_at"])
-            page = LandedPage(meta["listing"], received, b"", record["body"], meta.get("org_id"),
-                              meta.get("scope_id"), meta.get("params"))  # fmt: skip
-            pending.pages.append(page)
-            return
-        found = self.pending.pop(key, None)
-        part, complete = key[1], bool(meta["complete"])
-        if not complete or part not in (*ITEM_TABLES, *BILLING_PARTS):
-            return  # the live run wrote nothing of it either
-        version = str(meta["api_version"])
-        pages = found.pages if found else []
-        listed_at = datetime.fromisoformat(meta["listed_at"])
-        if part in BILLING_PARTS:
-            billed = build_billing(version, part, pages, self.run_id)
-            written = self._write(part, None if billed.invalid else billed, listed_at,
-                                  _invalid_rows(billed, part, self.run_id))  # fmt: skip
-            outcome = self.plan.outcomes[part]
-            outcome.status, outcome.reason = (FAILED, "invalid_response") if billed.invalid else (
+    def _listing(self, listing: Listing) -> None:
+        part, built, outcome = listing.part, listing.built, self.plan.outcomes[listing.part]
+        if isinstance(built, BuiltBilling):
+            written = self._write(part, None if built.invalid else built, listing.listed_at,
+                                  _invalid_rows(built, part, self.run_id))  # fmt: skip
+            outcome.status, outcome.reason = (FAILED, "invalid_response") if built.invalid else (
                 EXPORTED_OK, "replayed")  # fmt: skip
-            outcome.rows = {t: outcome.rows.get(t, 0) + n for t, n in written.items()}
-            return
-        built = build(version, part, pages, self.run_id)
-        written = self._write(part, built, listed_at, invalid_rows(built, part, self.run_id))
-        outcome = self.plan.outcomes[part]
-        outcome.status, outcome.reason = EXPORTED_OK, "replayed"
+        else:
+            written = self._write(part, built, listing.listed_at,
+                                  invalid_rows(built, part, self.run_id))  # fmt: skip
+            outcome.status, outcome.reason = EXPORTED_OK, "replayed"
+            if built.invalid:
+                outcome.status, outcome.reason = FAILED, "invalid items: nothing marked removed"
         outcome.rows = {t: outcome.rows.get(t, 0) + n for t, n in written.items()}
-        if built.invalid:
-            outcome.status, outcome.reason = FAILED, "invalid items: nothing marked removed"
 
     def _write(self, part: str, built: Built | BuiltBilling | None, listed_at: datetime,
                errors: list[tuple[Any, ...]]) -> dict[str, int]:  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pydantic_core
@@ -29,6 +29,7 @@ from pipeline.enterprise_models import (
     V3User,
 )
 from pipeline.schema import (
+    EXPORT_ERRORS,
     KNOWLEDGE_NOTES,
     ORG_MEMBERS,
     ORGANIZATIONS,
@@ -387,3 +388,12 @@ def _first_known(direct: V3User | None, idp: V3User | None, name: str) -> Any:
         if user is not None and getattr(user, name) is not None:
             return getattr(user, name)
     return None
+
+
+def error_row(run_id: str, part: str, key: str, kind: str, status: int | None, message: str
+              ) -> tuple[Any, ...]:  # fmt: skip
+    """An export_errors row of a part (key: what failed, '' for the whole part)."""
+    return EXPORT_ERRORS.row(
+        run_id=run_id, part=part, session_id=key, kind=kind, http_status=status,
+        message=message[:500], occurred_at=datetime.now(UTC),
+    )  # fmt: skip

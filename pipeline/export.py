@@ -72,8 +72,8 @@ class WarehouseSink:
                 events = event_lines(batch.deleted, batch.analysis_requested)
                 self.raw.write(batch.raw_lines + events, batch.quarantined)
         self.warehouse.write_batch(batch)
-        if batch.part_lines and self.part_replay is not None:
-            self.part_replay(batch.part_lines)
+        if (batch.part_lines or batch.part_items) and self.part_replay is not None:
+            self.part_replay(batch.part_lines, batch.part_items)
 
 
 def run_export(settings: Settings, reporter: Reporter, reader: Reader | None = None) -> Summary:
@@ -173,7 +173,7 @@ class ExportRun:
                     messages = MessageReplay(self.warehouse, self.run_id,
                                              self.plan.outcomes["messages"])  # fmt: skip
                     sink.part_replay = PartReplay(self.warehouse, self.run_id, self.plan,
-                                                  per_session={"messages": messages})  # fmt: skip
+                                                  messages)  # fmt: skip
                     assert self.reader is not None, "run_export starts the reading"
                     self.reader.collect(sink.write, self.reporter)
                     self.writer.submit(sink.part_replay.finish)  # the parts' folded listings

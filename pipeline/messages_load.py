@@ -12,28 +12,24 @@ A session's messages replace its stored ones only when every page came and every
 valid; otherwise its stored messages stay and export_errors gets a row (part messages, the
 session's id): the session itself and the other sessions' messages are written all the same.
 A 403 is one permission_denied row of the part (session_id ''). --from-raw replays the lines
-(MessageReplay) through the same rows and the same write.
+(pipeline.part_lines, then MessageReplay) through the same rows and the same write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import orjson
 import pyarrow as pa
-import pydantic_core
-from pydantic import ValidationError
 
 from pipeline.batch import to_arrow
 from pipeline.client import ClientConfig, DevinClient
-from pipeline.enterprise_load import error_row
-from pipeline.enterprise_models import V3SessionMessage
+from pipeline.enterprise_rows import error_row
 from pipeline.files import storage_errors
-from pipeline.messages_extract import MessageFetch, MessagePage, fetch_response
+from pipeline.messages_extract import MessageFetch, fetch_response
+from pipeline.messages_rows import PART, MessageRows, add_session
 from pipeline.parts import DENIED, EXPORTED_OK, FAILED, LINE_PREFIX, PartOutcome, permission
 from pipeline.progress import Reporter
 from pipeline.raw import RawWriter
@@ -41,73 +37,6 @@ from pipeline.schema import EXPORT_ERRORS, SESSION_MESSAGES
 from pipeline.settings import Settings
 from pipeline.warehouse import Warehouse
 from pipeline.writer import SerialWriter
-
-PART = "messages"
-
-
-@dataclass
-class MessageRows:
-    """What a batch of sessions' messages writes: rows, the sessions they replace, errors."""
-
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    sessions: list[str] = field(default_factory=list)  # whose messages are replaced
-    errors: list[tuple[Any, ...]] = field(default_factory=list)
-    quarantined: list[bytes] = field(default_factory=list)
-    written: int = 0  # message rows taken, a session's again included: what the summary counts
-
-
-def session_rows(session_id: str, pages: list[MessagePage]) -> list[tuple[Any, ...]]:
-    """Return a session's message rows in the order given; raises ValidationError."""
-    rows: list[tuple[Any, ...]] = []
-    for page in pages:
-        for item in page.items:
-            message = V3SessionMessage.model_validate(item)
-            rows.append(
-                SESSION_MESSAGES.row(
-                    session_id=session_id,
-                    ordinal=len(rows),
-                    event_id=message.event_id,
-                    source=message.source,
-                    message=message.message,
-                    created_at=message.created_at,
-                )  # fmt: skip
-            )
-    return rows
-
-
-_ERROR_SESSION = EXPORT_ERRORS.column_names.index("session_id")
-_MESSAGE_SESSION = SESSION_MESSAGES.column_names.index("session_id")
-
-
-def add_session(out: MessageRows, session_id: str, pages: list[MessagePage], run_id: str) -> None:
-    try:
-        rows = session_rows(session_id, pages)
-    except ValidationError as err:
-        first = err.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
-        message = f"messages: {path}: {first['msg']}"
-        # A session named again (a rebuild writing nights together): its last error stands.
-        out.errors = [e for e in out.errors if e[_ERROR_SESSION] != session_id]
-        out.errors.append(error_row(run_id, PART, session_id, "invalid_response", None, message))
-        out.quarantined.append(
-            pydantic_core.to_json(
-                {
-                    "part": PART,
-                    "session_id": session_id,
-                    "error": message,
-                    "received_at": datetime.now(UTC),
-                    "run_id": run_id,
-                    "body": [page.data for page in pages],
-                }
-            )
-        )
-        return
-    if session_id in out.sessions:  # named again: its last messages replace the ones before
-        out.sessions.remove(session_id)
-        out.rows = [r for r in out.rows if r[_MESSAGE_SESSION] != session_id]
-    out.rows += rows
-    out.sessions.append(session_id)
-    out.written += len(rows)
 
 
 def raw_lines(fetch: MessageFetch, run_id: str) -> list[bytes]:
@@ -129,7 +58,7 @@ def write_messages(warehouse: Warehouse, out: MessageRows) -> int:
     the errors; return the message rows written."""
     con = warehouse.db
     with warehouse.transaction():
-        if out.sessions:
+        if out.by_session:
             _replace(con, warehouse, out)
         if out.errors:
             _record_errors(con, out.errors)
@@ -138,7 +67,7 @@ def write_messages(warehouse: Warehouse, out: MessageRows) -> int:
 
 def _replace(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, out: MessageRows) -> None:
     con.register("message_ids", pa.table({"session_id": pa.array(out.sessions, pa.string())}))
-    con.register("message_rows", to_arrow(SESSION_MESSAGES, out.rows))
+    con.register("message_rows", out.table())
     try:
         warehouse.note_months("sessions WHERE session_id IN (SELECT session_id FROM message_ids)")
         con.execute(
@@ -244,7 +173,7 @@ class MessageExporter:
                 self.reporter.event("messages_failed", f"{fetch.session_id}: invalid_response",
                                     level="error", part=PART, kind="invalid_response")  # fmt: skip
         self.failed += len(out.errors)
-        if not (out.sessions or out.errors or lines):
+        if not (out.by_session or out.errors or lines):
             return
 
         def write() -> None:
@@ -284,28 +213,16 @@ class MessageExporter:
 
 
 class MessageReplay:
-    """Gathers the messages' raw lines of one written batch and writes them as the live run
-    did: a session's messages once its last page has come."""
+    """Writes the messages a batch's raw lines held (read back by pipeline.part_lines) as the
+    live run wrote them: one transaction a batch."""
 
     def __init__(self, warehouse: Warehouse, run_id: str, outcome: PartOutcome) -> None:
         self.warehouse = warehouse
         self.run_id = run_id
         self.outcome = outcome
-        self.pending: dict[tuple[str, str], list[MessagePage]] = {}
-        self.out = MessageRows()
 
-    def take(self, meta: dict[str, Any], body: Any) -> None:
-        key = (str(meta["run_id"]), str(meta["session_id"]))
-        received = datetime.fromisoformat(meta["received_at"])
-        pages = self.pending.setdefault(key, [])
-        pages.append(MessagePage(received, b"", body))
-        if meta.get("last"):
-            del self.pending[key]
-            add_session(self.out, key[1], pages, self.run_id)
-
-    def flush(self) -> None:
-        out, self.out = self.out, MessageRows()
-        if not (out.sessions or out.errors):
+    def write(self, out: MessageRows) -> None:
+        if not (out.by_session or out.errors):
             return
         written = write_messages(self.warehouse, out)
         outcome = self.outcome

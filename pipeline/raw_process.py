@@ -19,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import FatalError
 
 if TYPE_CHECKING:
     from pipeline.batch import Batch
     from pipeline.consume import Progress, RunInfo
+    from pipeline.part_lines import PartLines
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,27 @@ class ReadJob:
 class _ToParent:
     """The child's sink and progress: everything goes over the pipe to the parent."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, run_id: str) -> None:
         self.conn = conn
+        self.run_id = run_id
+        self.parts: PartLines | None = None
 
     def write(self, batch: Batch) -> None:
+        if batch.part_lines:  # the sessions' messages are read here too (part_lines)
+            batch.part_items = self._read_messages(batch.part_lines)
         self.conn.send(("batch", batch))
         gc.collect()  # the batch is gone: what is left to scan is little (see _serve)
+
+    def _read_messages(self, lines: list[bytes]) -> list[Any]:
+        """Read the messages lines, taken out of lines; return what they built."""
+        from pipeline.part_lines import PartLines, take_messages  # a folder without parts: none
+
+        mine = take_messages(lines)
+        if not mine:
+            return []
+        if self.parts is None:
+            self.parts = PartLines(self.run_id)
+        return self.parts.read(mine)
 
     def session_error(self, session_id: str, kind: str, message: str, status: int | None) -> None:
         self.conn.send(("session_error", session_id, kind, message, status))
@@ -66,7 +82,7 @@ def _serve(conn: Connection) -> None:
         job: ReadJob = conn.recv()
     except (EOFError, OSError):
         return
-    parent = _ToParent(conn)
+    parent = _ToParent(conn, job.run.run_id)
     consumer = Consumer(job.run, parent, parent)
     try:
         consumer.consume(read_raw(job.files))

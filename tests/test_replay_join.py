@@ -24,6 +24,7 @@ from pipeline.consume import Consumer, RunInfo
 from pipeline.enterprise_load import PartReplay
 from pipeline.fake_api import FakeDevin
 from pipeline.messages_load import MessageReplay
+from pipeline.part_lines import PartLines, take_messages
 from pipeline.parts import LINE_PREFIX, replayed_plan
 from pipeline.progress import Reporter
 from pipeline.raw import event_lines, read_raw
@@ -112,13 +113,13 @@ class _Sink:
 
         outcome = replayed_plan().outcomes["messages"]
         messages = MessageReplay(warehouse, "rebuild", outcome)
-        self.parts = PartReplay(warehouse, "rebuild", replayed_plan(),
-                                per_session={"messages": messages})  # fmt: skip
+        self.lines = PartLines("rebuild")  # the reading process's side
+        self.parts = PartReplay(warehouse, "rebuild", replayed_plan(), messages)
 
     def write(self, batch: Batch) -> None:  # as the export's WarehouseSink writes it
         self.warehouse.write_batch(batch)
-        if batch.part_lines:
-            self.parts(batch.part_lines)
+        if batch.part_lines:  # the messages read as the reading process reads them
+            self.parts(batch.part_lines, self.lines.read(take_messages(batch.part_lines)))
 
 
 def rebuild(warehouse: Warehouse, path: Path) -> dict[str, list[tuple[Any, ...]]]:
