@@ -3,6 +3,7 @@ and an output folder."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,12 @@ import requests
 
 from pipeline.fake_api import FakeApiServer, FakeDevin, Faults
 from tests.helpers import KEY
+
+# A suite started in the background by a script (`make test &`, nohup) inherits Ctrl-C ignored,
+# and so would every process a test starts: the tests that stop the exporter or the fake API
+# with SIGINT would wait for their watchdogs and fail. The suite's processes take it back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
