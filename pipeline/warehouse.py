@@ -418,8 +418,9 @@ class Warehouse:
             self.aggregates.rebuild()
             self.aggregates_live = True
         views = sorted((root / "views").glob("*.sql"))
-        for path in views:
-            self.db.execute(path.read_text())
+        with self.transaction():  # one commit, not one for each view and comment
+            for path in views:
+                self.db.execute(path.read_text())
         return [p.stem for p in staging_files() + views]
 
     def checkpoint(self) -> None:
