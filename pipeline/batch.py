@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,15 +11,11 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.flatten import Rows
-from pipeline.parts import PER_SESSION
+from pipeline.parts import session_of
 from pipeline.schema import DATA_TABLES, SESSIONS, Table
 
 _ENDED_AT = SESSIONS.column_names.index("ended_at")
 _API_VERSION = SESSIONS.column_names.index("api_version")
-# A messages line names its session in its first bytes (pipeline.messages_load.raw_lines).
-(_MESSAGES_OF,) = (re.compile(f'"part":"{part}".*?"session_id":"([^"]*)"'.encode())
-                   for part in PER_SESSION)  # fmt: skip
-_META = 400
 
 
 @dataclass
@@ -37,7 +32,7 @@ class Batch:
     deleted: dict[str, datetime] = field(default_factory=dict)
     # Sessions whose analysis --generate-insights asked the API for, and when.
     analysis_requested: dict[str, datetime] = field(default_factory=dict)
-    # --from-raw: raw lines of the enterprise parts (pipeline.enterprise_load), in file order
+    # --from-raw: raw lines of the enterprise parts (pipeline.part_lines), in file order
     part_lines: list[bytes] = field(default_factory=list)
     # ... what the reading process built of those it took (pipeline.part_lines.take_messages)
     part_items: list[Any] = field(default_factory=list)
@@ -77,8 +72,8 @@ class Batch:
         those already read (taken or joined), so each is read once: a held batch that takes
         a hundred nights is asked again after each."""
         lines = self.part_lines
-        found = (_MESSAGES_OF.search(line, 0, _META) for line in lines[self._read_lines :])
-        self._messages_of.update(m.group(1).decode() for m in found if m is not None)
+        found = (session_of(line) for line in lines[self._read_lines :])
+        self._messages_of.update(sid for sid in found if sid is not None)
         self._read_lines = len(lines)
         return self._messages_of
 

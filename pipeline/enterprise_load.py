@@ -166,12 +166,6 @@ def _record_errors(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) 
         con.unregister("part_errors")
 
 
-def invalid_rows(built: Built, part: str, run_id: str) -> list[tuple[Any, ...]]:
-    return [
-        error_row(run_id, part, i.key, "invalid_response", None, i.message) for i in built.invalid
-    ]
-
-
 def _invalid(built: Built | BuiltBilling) -> list[tuple[str, str]]:
     """(key, message) of what could not be read: a billing part's answers are keyed by what
     they were about, in one row of its part."""
@@ -407,17 +401,16 @@ class PartReplay:
 
     def _listing(self, listing: Listing) -> None:
         part, built, outcome = listing.part, listing.built, self.plan.outcomes[listing.part]
-        if isinstance(built, BuiltBilling):
-            written = self._write(part, None if built.invalid else built, listing.listed_at,
-                                  _invalid_rows(built, part, self.run_id))  # fmt: skip
-            outcome.status, outcome.reason = (FAILED, "invalid_response") if built.invalid else (
-                EXPORTED_OK, "replayed")  # fmt: skip
-        else:
-            written = self._write(part, built, listing.listed_at,
-                                  invalid_rows(built, part, self.run_id))  # fmt: skip
-            outcome.status, outcome.reason = EXPORTED_OK, "replayed"
-            if built.invalid:
-                outcome.status, outcome.reason = FAILED, "invalid items: nothing marked removed"
+        billed = isinstance(built, BuiltBilling)  # an answer that cannot be read: none of it
+        errors = _invalid_rows(built, part, self.run_id)
+        written = self._write(part, None if billed and built.invalid else built,
+                              listing.listed_at, errors)  # fmt: skip
+        outcome.status, outcome.reason = EXPORTED_OK, "replayed"
+        if built.invalid:
+            outcome.status = FAILED
+            outcome.reason = (
+                "invalid_response" if billed else "invalid items: nothing marked removed"
+            )
         outcome.rows = {t: outcome.rows.get(t, 0) + n for t, n in written.items()}
 
     def _write(self, part: str, built: Built | BuiltBilling | None, listed_at: datetime,

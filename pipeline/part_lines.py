@@ -23,18 +23,18 @@ from pipeline.enterprise_rows import ITEM_TABLES, Built, build
 from pipeline.messages_extract import MessagePage
 from pipeline.messages_rows import PART as MESSAGES
 from pipeline.messages_rows import MessageRows, add_session
-
-_META = 400  # a line's metadata, before its body, is within its first bytes
+from pipeline.parts import is_part_line, session_of
 
 
 def take_messages(lines: list[bytes]) -> list[bytes]:
     """Take the pages of sessions' messages out of a batch's part lines and return them: the
     reading process reads those, the exporter's process the enterprise's listings, beside its
     writes (a rebuild of nightly v3 files is then shared about evenly between the two)."""
-    mark = f'"part":"{MESSAGES}"'.encode()
-    taken = [line for line in lines if mark in line[:_META]]
-    if taken:
-        lines[:] = [line for line in lines if mark not in line[:_META]]
+    taken: list[bytes] = []
+    kept: list[bytes] = []
+    for line in lines:
+        (kept if session_of(line) is None else taken).append(line)
+    lines[:] = kept
     return taken
 
 
@@ -61,7 +61,6 @@ class PartLines:
         self.run_id = run_id
         self.pending: dict[tuple[str, str], _Pending] = {}
         self.message_pages: dict[tuple[str, str], list[MessagePage]] = {}
-        self.skipped = 0  # lines damaged by hand: the part's end line decides
 
     def read(self, lines: list[bytes]) -> list[Listing | MessageRows]:
         """What a batch's lines built, in order; the messages last, as the live run wrote them
@@ -70,12 +69,11 @@ class PartLines:
         messages = MessageRows()
         for line in lines:
             try:
-                billed = any(f'"part":"{p}"'.encode() in line[:_META] for p in BILLING_PARTS)
+                billed = any(is_part_line(line, p) for p in BILLING_PARTS)
                 record = decimal_json(line) if billed else pydantic_core.from_json(line)
                 listing = self._take(record, messages)
             except (ValueError, KeyError, TypeError, AttributeError):
-                self.skipped += 1
-                continue
+                continue  # a line damaged by hand: its part's end line decides
             if listing is not None:
                 found.append(listing)
         if messages.by_session or messages.errors:

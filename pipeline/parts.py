@@ -18,6 +18,7 @@ that the key may not read fails the run (exit 1); one included by default is a w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -49,6 +50,22 @@ PSEUDONYMIZED = "--pseudonymize: free text, exported only when named in --with"
 # The raw lines of the parts begin so (pipeline.enterprise_load): a replay tells them from
 # sessions' bodies by it, before any parsing.
 LINE_PREFIX = b'{"devin_export_part":'
+META_BYTES = 400  # a part line's metadata, before its body, is within its first bytes
+(_SESSION_OF,) = (re.compile(f'"part":"{part}".*?"session_id":"([^"]*)"'.encode())
+                  for part in PER_SESSION)  # fmt: skip
+
+
+def is_part_line(line: bytes, part: str) -> bool:
+    """Whether a raw line is one of part's, told by its metadata without parsing it."""
+    return f'"part":"{part}"'.encode() in line[:META_BYTES]
+
+
+def session_of(line: bytes) -> str | None:
+    """The session a per-session part line (a page of its messages) is about; None for any
+    other line."""
+    found = _SESSION_OF.search(line, 0, META_BYTES)
+    return None if found is None else found.group(1).decode()
+
 
 # PartPlan outcomes (summary, --summary-json)
 EXPORTED_OK = "exported"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,6 +236,42 @@ def test_from_raw_rebuilds_the_messages_and_the_prompts(server, devin, out, tmp_
                        partitioning="hive").to_table()  # fmt: skip
     rows = zip(*(table.column(c).to_pylist() for c in SESSION_MESSAGES.column_names), strict=True)
     assert sorted((*r[:5], r[5].astimezone(UTC)) for r in rows) == stored(db)
+
+
+def _members(path: Path) -> list[bytes]:
+    data, members = path.read_bytes(), []
+    while data:
+        reader = zlib.decompressobj(wbits=31)
+        members.append(reader.decompress(data))
+        data = reader.unused_data
+    return members
+
+
+def test_a_damaged_messages_line_loses_its_session_s_messages_only(server, devin, out, tmp_path):
+    # A raw file edited by hand (or cut by a tool that knows no gzip members): the messages
+    # lines are read in the rebuild's reading process, and a page that does not parse there
+    # leaves its session's messages out, not the rebuild or the other sessions' messages.
+    db = out / "devin.duckdb"
+    assert export(server, out, "v3", *devin.ids()[:6], "--quiet").code == 0
+    (raw,) = (out / "raw").glob("*/*.jsonl.gz")
+    members, victim = _members(raw), None
+    for number, member in enumerate(members):
+        lines = member.split(b"\n")
+        for i, line in enumerate(lines):
+            if victim is None and b'"part":"messages"' in line[:400] and b'"last":true' in line:
+                victim = json.loads(line)["devin_export_part"]["session_id"]
+                lines[i] = line[: len(line) // 2]
+        members[number] = b"\n".join(lines)
+    assert victim is not None
+    raw.write_bytes(b"".join(gzip.compress(m) for m in members))
+    rebuilt = tmp_path / "rebuilt"
+    result = run_cli("--from-raw", str(raw), "--out", str(rebuilt), "--quiet", key=None)
+    assert result.code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    kept = [r for r in stored(db) if r[0] != victim]
+    assert stored(db) != kept  # the victim had messages in the live run
+    assert stored(rebuilt / "devin.duckdb") == kept
+    assert scalar(rebuilt / "devin.duckdb", "select count(*) from sessions") == 6
 
 
 def test_a_v3_demo_fills_session_messages(tmp_path):
